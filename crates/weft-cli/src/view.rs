@@ -1,0 +1,236 @@
+//! The JSON the API serves and the terminal reads back: a trace summary for the list, and
+//! a whole trace as a depth-first list of nodes with its diagnoses.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::diagnose::{self, Badge, Context, Finding};
+use crate::ids::{SpanId, TraceId};
+use crate::store::TraceSummaryRow;
+use crate::store::record::{ResourceRow, Signal};
+use crate::tree::Tree;
+
+/// One row of the trace list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceSummary {
+    /// The trace.
+    pub trace_id: TraceId,
+    /// The root's message or name.
+    pub root: String,
+    /// The root's service.
+    pub root_service: String,
+    /// Services touched.
+    pub services: Vec<String>,
+    /// Spans and logs.
+    pub span_count: i64,
+    /// Records with error status or level.
+    pub error_count: i64,
+    /// Earliest start, ns since the epoch.
+    pub start_ns: i64,
+    /// Latest end minus earliest start.
+    pub duration_ns: i64,
+    /// Health badges (empty when healthy).
+    pub health: Vec<Badge>,
+}
+
+impl TraceSummary {
+    /// A summary with its badges.
+    pub fn new(row: TraceSummaryRow, health: Vec<Badge>) -> Self {
+        TraceSummary {
+            trace_id: row.trace_id,
+            root: row.root_name,
+            root_service: row.root_service,
+            services: row.services,
+            span_count: row.span_count,
+            error_count: row.error_count,
+            start_ns: row.start_ns,
+            duration_ns: row.end_ns - row.start_ns,
+            health,
+        }
+    }
+}
+
+/// One span or log of a trace.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NodeView {
+    /// Unique key in the trace (span id, `log-<n>`, or `<id>~<n>` for a duplicate id).
+    pub key: String,
+    /// Span id (for a log: the span it belongs to).
+    pub span_id: SpanId,
+    /// Parent span id as sent.
+    pub parent_span_id: Option<SpanId>,
+    /// Key of the parent node in this tree, when linked.
+    pub parent_key: Option<String>,
+    /// Depth in the tree.
+    pub depth: usize,
+    /// Span name.
+    pub name: String,
+    /// What to display (`logfire.msg` or the name).
+    pub label: String,
+    /// Service.
+    pub service: String,
+    /// `internal`, `server`, `client`, `producer`, `consumer` or `unspecified`.
+    pub kind: String,
+    /// `span`, `log` or `pending_span`, if Logfire set it.
+    pub span_type: Option<String>,
+    /// Level number (Logfire/OTLP severity scale).
+    pub level_num: Option<i64>,
+    /// A log (OTLP log record or Logfire log span): zero duration.
+    pub is_log: bool,
+    /// Started but its end has not arrived: draw as an open bar.
+    pub open: bool,
+    /// Start, ns since the epoch (skew-corrected if requested).
+    pub start_ns: i64,
+    /// End (for an open span: the latest end below it so far).
+    pub end_ns: i64,
+    /// OTLP status code.
+    pub status_code: i32,
+    /// Status message.
+    pub status_message: String,
+    /// OTLP span flags.
+    pub flags: u32,
+    /// Tracestate.
+    pub trace_state: String,
+    /// Instrumentation scope name.
+    pub scope: String,
+    /// Resource id (key of [`TraceView::resources`]).
+    pub resource_id: i64,
+    /// Attributes (JSON object).
+    pub attributes: Box<RawValue>,
+    /// Events (JSON array).
+    pub events: Box<RawValue>,
+    /// Links (JSON array).
+    pub links: Box<RawValue>,
+    /// On the critical path.
+    pub critical: bool,
+    /// Its parent never arrived.
+    pub missing_parent: bool,
+    /// Codes of the findings that name it.
+    pub findings: Vec<String>,
+    /// Nanoseconds added by skew correction (0 if none).
+    pub skew_ns: i64,
+}
+
+/// A whole trace.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TraceView {
+    /// The trace.
+    pub trace_id: TraceId,
+    /// Earliest start.
+    pub start_ns: i64,
+    /// Latest end.
+    pub end_ns: i64,
+    /// Services, in order of first appearance.
+    pub services: Vec<String>,
+    /// Number of nodes.
+    pub span_count: usize,
+    /// Depth-first nodes.
+    pub nodes: Vec<NodeView>,
+    /// Resource attributes by id.
+    pub resources: BTreeMap<i64, Box<RawValue>>,
+    /// Diagnoses.
+    pub findings: Vec<Finding>,
+    /// Diagnoses counted by kind.
+    pub health: Vec<Badge>,
+    /// Per-service clock offsets found (ns to add), whether applied or not.
+    pub skew_offsets: BTreeMap<String, i64>,
+    /// Whether `skew_offsets` were applied to the times above.
+    pub skew_corrected: bool,
+}
+
+fn kind_name(kind: i32) -> &'static str {
+    match kind {
+        1 => "internal",
+        2 => "server",
+        3 => "client",
+        4 => "producer",
+        5 => "consumer",
+        _ => "unspecified",
+    }
+}
+
+fn raw(json: &str, fallback: &str) -> Box<RawValue> {
+    RawValue::from_string(json.to_owned())
+        .or_else(|_| RawValue::from_string(fallback.to_owned()))
+        .unwrap_or_else(|_| Box::<RawValue>::default())
+}
+
+impl TraceView {
+    /// Builds the view of a tree; `correct_skew` applies the estimated clock offsets.
+    pub fn build(tree: &Tree, resources: &BTreeMap<i64, ResourceRow>, cx: &Context, correct_skew: bool) -> Self {
+        let findings = diagnose::diagnose(tree, cx);
+        let offsets = diagnose::skew_offsets(tree);
+        let mut by_key: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for f in &findings {
+            for k in &f.spans {
+                by_key.entry(k.as_str()).or_default().push(f.code.clone());
+            }
+        }
+        let mut services: Vec<String> = Vec::new();
+        let mut nodes = Vec::with_capacity(tree.order.len());
+        for &i in &tree.order {
+            let n = &tree.nodes[i];
+            if !services.contains(&n.row.service) {
+                services.push(n.row.service.clone());
+            }
+            let skew = if correct_skew { offsets.get(&n.row.service).copied().unwrap_or(0) } else { 0 };
+            nodes.push(NodeView {
+                key: n.key.clone(),
+                span_id: n.row.span_id,
+                parent_span_id: n.row.parent_span_id,
+                parent_key: n.parent.map(|p| tree.nodes[p].key.clone()),
+                depth: n.depth,
+                name: n.row.name.clone(),
+                label: n.label().to_owned(),
+                service: n.row.service.clone(),
+                kind: kind_name(n.row.kind).to_owned(),
+                span_type: n.row.span_type.clone(),
+                level_num: n.row.level_num,
+                is_log: n.row.is_log(),
+                open: n.open,
+                start_ns: n.row.start_ns + skew,
+                end_ns: tree.effective_end(i) + skew,
+                status_code: n.row.status_code,
+                status_message: n.row.status_message.clone(),
+                flags: n.row.flags,
+                trace_state: n.row.trace_state.clone(),
+                scope: n.row.scope_name.clone(),
+                resource_id: n.row.resource_id,
+                attributes: raw(&n.row.attributes, "{}"),
+                events: raw(&n.row.events, "[]"),
+                links: raw(&n.row.links, "[]"),
+                critical: n.critical,
+                missing_parent: n.missing_parent,
+                findings: by_key.get(n.key.as_str()).cloned().unwrap_or_default(),
+                skew_ns: skew,
+            });
+        }
+        let start_ns = nodes.iter().map(|n| n.start_ns).min().unwrap_or(0);
+        let end_ns = nodes.iter().map(|n| n.end_ns).max().unwrap_or(0);
+        TraceView {
+            trace_id: tree.trace_id,
+            start_ns,
+            end_ns,
+            services,
+            span_count: nodes.iter().filter(|n| !n.is_log || n.span_type.is_some()).count(),
+            resources: resources.iter().map(|(id, r)| (*id, raw(&r.attributes, "{}"))).collect(),
+            health: diagnose::badges(&findings),
+            findings,
+            nodes,
+            skew_offsets: offsets,
+            skew_corrected: correct_skew,
+        }
+    }
+
+    /// The indented outline (`service label` per line), as `Tree::outline` gives it.
+    pub fn outline(&self) -> String {
+        self.nodes.iter().map(|n| format!("{}{} {}\n", "  ".repeat(n.depth), n.service, n.label)).collect()
+    }
+}
+
+/// True if any record in the tree is a span (not only logs).
+pub fn has_spans(tree: &Tree) -> bool {
+    tree.nodes.iter().any(|n| n.row.signal == Signal::Span)
+}

@@ -1,0 +1,206 @@
+//! The real `weft` binary: startup line, SIGTERM that loses nothing acknowledged, kill -9
+//! mid-ingest leaving a readable database, the terminal commands, and the token rules.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use support::*;
+
+struct Server {
+    child: Child,
+    http: String,
+    ui: String,
+}
+
+/// Starts `weft serve` on port 0 and reads the addresses from its startup line.
+fn spawn(args: &[&str]) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["serve", "--grpc-port", "0", "--http-port", "0", "--ui-port", "0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.starts_with("weft listening "), "startup line: {line:?}");
+    let field = |k: &str| line.split_whitespace().find_map(|f| f.strip_prefix(&format!("{k}="))).unwrap().to_owned();
+    Server { http: field("otlp_http"), ui: field("ui"), child }
+}
+
+fn weft(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_weft")).args(args).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+async fn post(http: &str, spans: &[S]) -> u16 {
+    use prost::Message;
+    client()
+        .post(format!("http://{http}/v1/traces"))
+        .header("content-type", "application/x-protobuf")
+        .body(request(spans).encode_to_vec())
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+fn sigterm(child: &Child) {
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+}
+
+const T: u128 = 0x5b8aa5a2d2c872e8321cf37308d69df2;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_then_terminal_commands_read_the_same_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let mut server = spawn(&["--data-dir", data]);
+    let t0 = now_ms();
+    let spans = [
+        S::new("shop", "GET /pay", T, 1, None, t0, t0 + 40).kind(SERVER),
+        S::new("bank", "authorize", T, 2, Some(1), t0 + 5, t0 + 30).kind(SERVER).flags(REMOTE).error(),
+    ];
+    assert_eq!(post(&server.http, &spans).await, 200);
+
+    // Through the running server's API.
+    let (ok, out, err) = weft(&["traces", "--url", &server.ui]);
+    assert!(ok, "{err}");
+    assert!(out.contains(&format!("{T:032x}")) && out.contains("shop: GET /pay"), "{out}");
+
+    sigterm(&server.child);
+    assert!(server.child.wait().unwrap().success(), "SIGTERM is a clean exit");
+
+    // Straight from the database, server stopped.
+    let (ok, out, err) = weft(&["trace", &format!("{T:032x}"), "--data-dir", data]);
+    assert!(ok, "{err}");
+    assert!(out.contains("  GET /pay  [shop]") && out.contains("    authorize  [bank]") && out.contains("ERROR"), "{out}");
+    assert!(out.contains("health: ok"), "{out}");
+
+    let (ok, out, _) = weft(&["trace", &format!("{T:032x}"), "--data-dir", data, "--json"]);
+    assert!(ok);
+    let line: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(line["resourceSpans"].as_array().unwrap().len(), 2);
+    assert_eq!(line["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"], format!("{T:032x}"), "hex ids");
+
+    let file = dir.path().join("all.jsonl");
+    let (ok, _, err) = weft(&["export", "--out", file.to_str().unwrap(), "--data-dir", data]);
+    assert!(ok, "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 1);
+
+    let (ok, _, err) = weft(&["trace", "nothex", "--data-dir", data]);
+    assert!(!ok && err.contains("give the 32 hex digits"), "{err}");
+}
+
+fn count_spans(db: &Path) -> (String, u64) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let n: u64 = conn.query_row("SELECT count(*) FROM spans", [], |r| r.get(0)).unwrap();
+    (check, n)
+}
+
+/// Sends 100-span batches until stopped; counts acknowledged spans.
+fn hammer(http: String, acked: Arc<AtomicU64>, trace_base: u128) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let t0 = now_ms();
+        for batch in 0u64.. {
+            let spans: Vec<S> = (0..100).map(|i| S::new("load", "work", trace_base + u128::from(batch), i + 1, None, t0, t0 + 1)).collect();
+            if post(&http, &spans).await != 200 {
+                return;
+            }
+            acked.fetch_add(100, Ordering::SeqCst);
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_ingest_leaves_a_readable_database_with_every_acknowledged_span() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = spawn(&["--data-dir", dir.path().to_str().unwrap()]);
+    let acked = Arc::new(AtomicU64::new(0));
+    let senders: Vec<_> = (0..4).map(|k| hammer(server.http.clone(), acked.clone(), (k as u128) << 64)).collect();
+    while acked.load(Ordering::SeqCst) < 5_000 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    server.child.kill().unwrap(); // SIGKILL, mid-ingest
+    server.child.wait().unwrap();
+    for s in senders {
+        s.await.unwrap();
+    }
+    let (check, stored) = count_spans(&dir.path().join("weft.db"));
+    assert_eq!(check, "ok");
+    let acked = acked.load(Ordering::SeqCst);
+    assert!(stored >= acked, "every acknowledged span survives: {stored} stored < {acked} acked");
+    assert_eq!(stored % 100, 0, "no batch half-stored: {stored}");
+    // And weft itself reopens it.
+    let server = spawn(&["--data-dir", dir.path().to_str().unwrap()]);
+    let mut child = server.child;
+    sigterm(&child);
+    assert!(child.wait().unwrap().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_ingest_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = spawn(&["--data-dir", dir.path().to_str().unwrap()]);
+    let acked = Arc::new(AtomicU64::new(0));
+    let senders: Vec<_> = (0..4).map(|k| hammer(server.http.clone(), acked.clone(), (k as u128 + 8) << 64)).collect();
+    while acked.load(Ordering::SeqCst) < 3_000 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    sigterm(&server.child);
+    assert!(server.child.wait().unwrap().success());
+    for s in senders {
+        s.await.unwrap();
+    }
+    let (check, stored) = count_spans(&dir.path().join("weft.db"));
+    assert_eq!(check, "ok");
+    assert!(stored >= acked.load(Ordering::SeqCst));
+}
+
+#[test]
+fn non_loopback_bind_requires_a_token() {
+    let (ok, _, err) = weft(&["serve", "--memory", "--bind", "0.0.0.0", "--grpc-port", "0", "--http-port", "0", "--ui-port", "0"]);
+    assert!(!ok);
+    assert!(err.contains("pass --token <secret> or set WEFT_TOKEN"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_guards_ingest_and_ui() {
+    let mut server = spawn(&["--memory", "--token", "s3cret"]);
+    let t0 = now_ms();
+    let spans = [S::new("a", "x", 1, 1, None, t0, t0 + 1)];
+    assert_eq!(post(&server.http, &spans).await, 401, "ingest without the token");
+    use prost::Message;
+    let ok = client()
+        .post(format!("http://{}/v1/traces", server.http))
+        .bearer_auth("s3cret")
+        .header("content-type", "application/x-protobuf")
+        .body(request(&spans).encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let ui = server.ui.clone();
+    let r = client().get(format!("{ui}/api/traces")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("?token=<token>"));
+    // The browser path: ?token= sets a cookie and redirects to the clean address.
+    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = no_redirect.get(format!("{ui}/?token=s3cret")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/");
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let r = client().get(format!("{ui}/api/traces")).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let (ok, out, _) = weft(&["traces", "--url", &ui, "--token", "s3cret"]);
+    assert!(ok && out.contains("0000000000000000000000000000000"), "{out}");
+    sigterm(&server.child);
+    server.child.wait().unwrap();
+}

@@ -1,0 +1,1 @@
+//! `#[weft::instrument]`. Use it through the `weft` crate.

@@ -1,0 +1,226 @@
+//! The export thread: joins each span's start and end, emits pending-span records for
+//! spans still open at a flush, batches, and calls the exporters.
+//!
+//! It is the only consumer of the queue, so all of its state is plain, unshared data.
+//! It marks itself suppressed, so nothing the exporters do (HTTP clients log through
+//! `tracing`) is ever traced into itself.
+
+use super::SpanExporter;
+use crate::ids::pending_span_id;
+use crate::record::{LateFields, SpanRecord, SpanType};
+use crate::value::Value;
+use crossbeam_channel::{Receiver, select};
+use opentelemetry::trace::{SpanContext, SpanId, TraceId};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// A message from the application's threads.
+#[derive(Debug)]
+pub(crate) enum Msg {
+    /// A sampled span started (carries its attributes as they were at start).
+    Start(SpanRecord),
+    /// That span ended, with what it gathered since.
+    End { trace_id: TraceId, span_id: SpanId, end_ns: u64, late: LateFields },
+    /// A log (complete on arrival).
+    Log(SpanRecord),
+}
+
+/// How a flush or shutdown request is answered.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    Sync(std::sync::mpsc::Sender<()>),
+    Async(tokio::sync::oneshot::Sender<()>),
+}
+
+impl Reply {
+    fn send(self) {
+        // The requester may have given up waiting; that is not an error here.
+        match self {
+            Reply::Sync(tx) => drop(tx.send(())),
+            Reply::Async(tx) => drop(tx.send(())),
+        }
+    }
+}
+
+/// A request that must see everything queued before it.
+#[derive(Debug)]
+pub(crate) enum Control {
+    Flush(Reply),
+    Shutdown(Reply),
+}
+
+/// The export thread's settings.
+pub(crate) struct WorkerSettings {
+    pub(crate) exporters: Vec<(String, Box<dyn SpanExporter>)>,
+    pub(crate) pending_spans: bool,
+    pub(crate) max_batch: usize,
+    pub(crate) interval: Duration,
+    pub(crate) max_open_spans: usize,
+    pub(crate) dropped: Arc<AtomicU64>,
+}
+
+struct Open {
+    record: SpanRecord,
+    pending_sent: bool,
+}
+
+struct Worker {
+    settings: WorkerSettings,
+    open: HashMap<(TraceId, SpanId), Open>,
+    batch: Vec<SpanRecord>,
+    failed: Vec<bool>,
+}
+
+/// Starts the export thread.
+pub(crate) fn spawn(
+    rx: Receiver<Msg>,
+    control: Receiver<Control>,
+    settings: WorkerSettings,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("weft-export".into()).spawn(move || {
+        crate::suppress::suppress_this_thread();
+        let failed = vec![false; settings.exporters.len()];
+        let mut worker = Worker { settings, open: HashMap::new(), batch: Vec::new(), failed };
+        worker.run(&rx, &control);
+    })
+}
+
+impl Worker {
+    fn run(&mut self, rx: &Receiver<Msg>, control: &Receiver<Control>) {
+        let mut next_flush = Instant::now() + self.settings.interval;
+        loop {
+            let wait = next_flush.saturating_duration_since(Instant::now());
+            select! {
+                recv(rx) -> msg => match msg {
+                    Ok(msg) => {
+                        self.handle(msg);
+                        if self.batch.len() >= self.settings.max_batch {
+                            self.flush();
+                        }
+                    }
+                    Err(_) => return self.finish(rx, None),
+                },
+                recv(control) -> req => match req {
+                    Ok(Control::Flush(reply)) => {
+                        self.drain(rx);
+                        self.flush();
+                        for (_, e) in &mut self.settings.exporters {
+                            let _ = e.force_flush();
+                        }
+                        reply.send();
+                    }
+                    Ok(Control::Shutdown(reply)) => return self.finish(rx, Some(reply)),
+                    Err(_) => return self.finish(rx, None),
+                },
+                default(wait) => {
+                    self.flush();
+                    next_flush = Instant::now() + self.settings.interval;
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self, rx: &Receiver<Msg>, reply: Option<Reply>) {
+        self.drain(rx);
+        self.flush();
+        for (_, e) in &mut self.settings.exporters {
+            let _ = e.shutdown();
+        }
+        if let Some(reply) = reply {
+            reply.send();
+        }
+    }
+
+    fn drain(&mut self, rx: &Receiver<Msg>) {
+        while let Ok(msg) = rx.try_recv() {
+            self.handle(msg);
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Start(record) => {
+                for (_, e) in &mut self.settings.exporters {
+                    e.on_start(&record);
+                }
+                if self.open.len() >= self.settings.max_open_spans {
+                    // Spans that never end (leaks) must not grow memory without bound.
+                    self.settings.dropped.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+                let key = (record.span_context.trace_id(), record.span_context.span_id());
+                self.open.insert(key, Open { record, pending_sent: false });
+            }
+            Msg::End { trace_id, span_id, end_ns, late } => match self.open.remove(&(trace_id, span_id)) {
+                Some(open) => {
+                    let mut record = open.record;
+                    record.end_ns = end_ns.max(record.start_ns);
+                    late.apply_to(&mut record);
+                    self.batch.push(record);
+                }
+                None => {
+                    self.settings.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            },
+            Msg::Log(record) => {
+                for (_, e) in &mut self.settings.exporters {
+                    e.on_start(&record);
+                }
+                self.batch.push(record);
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.settings.pending_spans {
+            let mut pending: Vec<SpanRecord> = self
+                .open
+                .values_mut()
+                .filter(|o| !o.pending_sent)
+                .map(|o| {
+                    o.pending_sent = true;
+                    pending_record(&o.record)
+                })
+                .collect();
+            // Pending records go first, as Logfire exports them, in start order.
+            pending.sort_by_key(|r| r.start_ns);
+            pending.append(&mut self.batch);
+            self.batch = pending;
+        }
+        if self.batch.is_empty() {
+            return;
+        }
+        for (i, (target, e)) in self.settings.exporters.iter_mut().enumerate() {
+            if let Err(err) = e.export(&self.batch) {
+                self.settings.dropped.fetch_add(self.batch.len() as u64, Ordering::Relaxed);
+                if !self.failed[i] {
+                    self.failed[i] = true;
+                    crate::diagnostics::export_failed(target, self.batch.len(), &err);
+                }
+            }
+        }
+        self.batch.clear();
+    }
+}
+
+/// The record Logfire emits when a span starts: same trace, a fresh span id, the real
+/// span as parent, and `logfire.pending_parent_id` naming the real span's parent.
+fn pending_record(real: &SpanRecord) -> SpanRecord {
+    let sc = &real.span_context;
+    let mut p = real.clone();
+    p.span_context = SpanContext::new(
+        sc.trace_id(),
+        pending_span_id(sc.span_id()),
+        sc.trace_flags(),
+        false,
+        sc.trace_state().clone(),
+    );
+    p.parent_span_id = sc.span_id();
+    p.parent_is_remote = false;
+    p.span_type = SpanType::PendingSpan;
+    p.end_ns = p.start_ns;
+    p.attributes.push(("logfire.pending_parent_id".into(), Value::Str(real.parent_span_id.to_string().into())));
+    p
+}

@@ -1,0 +1,71 @@
+//! weft: distributed tracing for Rust services.
+//!
+//! Spans and logs built on OpenTelemetry, whose *context* travels between threads,
+//! tasks, processes and services, so the whole tree of one request is reconstructed
+//! and viewed together, in `weft serve`, Logfire, or any OpenTelemetry backend.
+//!
+//! ```no_run
+//! fn main() -> Result<(), weft::ConfigureError> {
+//!     let _weft = weft::configure().service_name("checkout").finish()?;
+//!
+//!     let ctx = {
+//!         let _parent = weft::span!("parent").entered();
+//!         weft::get_context() // {'traceparent': '00-…-…-03'}
+//!     };
+//!     println!("{ctx}");
+//!
+//!     // in another execution environment
+//!     let _attached = weft::attach_context(&ctx);
+//!     weft::info!("child"); // a child of `parent`
+//!     Ok(())
+//! }
+//! ```
+
+mod clock;
+mod config;
+mod diagnostics;
+mod future;
+pub mod export;
+mod ids;
+mod instance;
+mod level;
+mod log;
+mod macros;
+mod otel_bridge;
+mod pipeline;
+mod record;
+mod sampler;
+mod span;
+mod suppress;
+mod template;
+mod tracing_layer;
+mod value;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use config::{ConfigBuilder, ConfigureError, OtlpTarget, Settings, configure};
+pub use future::{FutureExt, InSpan};
+pub use instance::Weft;
+pub use level::{Level, ParseLevelError};
+pub use otel_bridge::{WeftOtelSpan, WeftTracer, WeftTracerProvider};
+pub use span::{Entered, EnteredSpan, Span};
+pub use tracing_layer::{WeftLayer, tracing_layer};
+pub use value::{JsonKind, Value};
+
+pub use weft_context::propagation::{
+    AttachGuard, AttachOptions, Carrier, DistributedTracing, attach_context, attach_context_with, get_context,
+};
+/// Context that follows the work onto threads, pools, rayon, tokio tasks and child processes.
+pub use weft_context::follow;
+/// W3C Trace Context and Baggage: codecs, carriers and the `distributed_tracing` policy.
+pub use weft_context::propagation;
+
+#[cfg(feature = "macros")]
+pub use weft_macros::instrument;
+
+/// The OpenTelemetry API weft is built on, re-exported so you never match versions by hand.
+pub use opentelemetry;
+/// The `tracing` crate weft reads from, re-exported for the same reason.
+pub use tracing;

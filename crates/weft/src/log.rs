@@ -1,0 +1,89 @@
+//! Logs, Logfire-style: a zero-duration span with `logfire.span_type = "log"` under the
+//! current span, so a log sits in the trace tree exactly where it happened.
+
+use crate::level::Level;
+use crate::pipeline::Pipeline;
+use crate::record::{Attribute, CodeLocation, SpanRecord, SpanType, Status, ThreadInfo};
+use crate::span::RANDOM_TRACE_ID_FLAG;
+use opentelemetry::Context;
+use opentelemetry::trace::{SpanContext, SpanKind, TraceContextExt, TraceFlags, TraceState};
+use std::borrow::Cow;
+
+/// What a log is made of.
+pub(crate) struct LogArgs {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) template: Option<Cow<'static, str>>,
+    pub(crate) level: Level,
+    pub(crate) code: Option<CodeLocation>,
+    pub(crate) attributes: Vec<Attribute>,
+    pub(crate) scope: Cow<'static, str>,
+    /// `None`: under the current span.
+    pub(crate) parent: Option<SpanContext>,
+}
+
+/// Records a log under the current span (or `args.parent`).
+pub(crate) fn emit(args: LogArgs) {
+    if crate::suppress::is_suppressed() {
+        return;
+    }
+    let (current, pipeline) =
+        Context::map_current(|cx| (cx.span().span_context().clone(), Pipeline::for_context(cx)));
+    let parent = args.parent.unwrap_or(current);
+    let Some(pipeline) = pipeline else { return };
+    let parent = match (&pipeline.0.default_parent, parent.is_valid()) {
+        (Some(from_env), false) => from_env.clone(),
+        _ => parent,
+    };
+    if args.level < pipeline.0.min_level {
+        return;
+    }
+    let parent_valid = parent.is_valid();
+    let (trace_id, span_id) = pipeline.new_ids(parent_valid.then(|| parent.trace_id()));
+    // Logs under an unsampled span are not exported either.
+    if !pipeline.0.sampler.should_sample(&parent, trace_id) {
+        return;
+    }
+    let (flags, state) = if parent_valid {
+        (parent.trace_flags(), parent.trace_state().clone())
+    } else if pipeline.0.ids.is_random() {
+        (TraceFlags::new(RANDOM_TRACE_ID_FLAG), TraceState::NONE)
+    } else {
+        (TraceFlags::default(), TraceState::NONE)
+    };
+    let now = pipeline.now_ns();
+    pipeline.send_log(SpanRecord {
+        span_context: SpanContext::new(trace_id, span_id, flags.with_sampled(true), false, state),
+        parent_span_id: parent.span_id(),
+        parent_is_remote: parent_valid && parent.is_remote(),
+        name: args.name,
+        template: args.template,
+        kind: SpanKind::Internal,
+        span_type: SpanType::Log,
+        level: Some(args.level),
+        start_ns: now,
+        end_ns: now,
+        attributes: args.attributes,
+        events: Vec::new(),
+        links: Vec::new(),
+        // Logfire marks `error` and `fatal` logs as failed.
+        status: if args.level >= Level::Error { Status::Error(String::new()) } else { Status::Unset },
+        code: args.code,
+        thread: ThreadInfo::current(),
+        scope: args.scope,
+    });
+}
+
+/// Emits weft's own warning (e.g. the `distributed_tracing` one) as a Logfire warn log
+/// under the current span. The text is the name and the message, not a template, so
+/// braces in it are not placeholders.
+pub(crate) fn internal_warning(message: &str) {
+    emit(LogArgs {
+        name: Cow::Owned(message.to_owned()),
+        template: None,
+        level: Level::Warn,
+        code: None,
+        attributes: Vec::new(),
+        scope: Cow::Borrowed("weft"),
+        parent: None,
+    });
+}

@@ -1,0 +1,111 @@
+//! The pipeline: the state every span and log consults when it starts, and the bounded
+//! queue that hands records to the export thread.
+//!
+//! The caller's side never blocks and never allocates for the queue: `try_send` into a
+//! fixed-size channel, and when it is full the record is dropped and counted (a
+//! warning says so once). The export thread (`export::worker`) does everything else.
+
+use crate::clock::Clock;
+use crate::export::worker::{Control, Msg};
+use crate::ids::IdSource;
+use crate::level::Level;
+use crate::record::{LateFields, SpanRecord};
+use crate::sampler::Sampler;
+use crossbeam_channel::{Sender, TrySendError};
+use opentelemetry::Context;
+use opentelemetry::trace::{SpanId, TraceId};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+
+/// Shared state of one configured weft instance.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) ids: IdSource,
+    pub(crate) clock: Clock,
+    pub(crate) sampler: Sampler,
+    pub(crate) min_level: Level,
+    pub(crate) tx: Sender<Msg>,
+    pub(crate) control: Sender<Control>,
+    pub(crate) dropped: Arc<AtomicU64>,
+    pub(crate) warned_full: AtomicBool,
+    pub(crate) worker: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) shut_down: AtomicBool,
+    /// The parent of root spans: the context a parent process passed in `TRACEPARENT`.
+    pub(crate) default_parent: Option<opentelemetry::trace::SpanContext>,
+}
+
+/// A handle to the shared state; cloning it is one atomic increment.
+#[derive(Clone, Debug)]
+pub(crate) struct Pipeline(pub(crate) Arc<Shared>);
+
+/// The pipeline installed by `configure().finish()`.
+static GLOBAL: OnceLock<Pipeline> = OnceLock::new();
+
+/// A pipeline made current for a scope (a non-global instance): stored in the
+/// OpenTelemetry `Context`, so it travels wherever weft carries context.
+#[derive(Clone, Debug)]
+pub(crate) struct ScopedPipeline(pub(crate) Pipeline);
+
+impl Pipeline {
+    pub(crate) fn install_global(self) -> Result<(), Pipeline> {
+        GLOBAL.set(self)
+    }
+
+    pub(crate) fn global() -> Option<&'static Pipeline> {
+        GLOBAL.get()
+    }
+
+    /// The pipeline for code running in `cx`: a scoped one if set, else the global one.
+    #[inline]
+    pub(crate) fn for_context(cx: &Context) -> Option<Pipeline> {
+        match cx.get::<ScopedPipeline>() {
+            Some(p) => Some(p.0.clone()),
+            None => GLOBAL.get().cloned(),
+        }
+    }
+
+    pub(crate) fn new_ids(&self, parent_trace: Option<TraceId>) -> (TraceId, SpanId) {
+        let trace_id = match parent_trace {
+            Some(t) => t,
+            None => self.0.ids.new_trace_id(),
+        };
+        (trace_id, self.0.ids.new_span_id())
+    }
+
+    pub(crate) fn now_ns(&self) -> u64 {
+        self.0.clock.now_ns()
+    }
+
+    pub(crate) fn send_start(&self, record: SpanRecord) {
+        self.send(Msg::Start(record));
+    }
+
+    pub(crate) fn send_end(&self, trace_id: TraceId, span_id: SpanId, end_ns: u64, late: LateFields) {
+        self.send(Msg::End { trace_id, span_id, end_ns, late });
+    }
+
+    pub(crate) fn send_log(&self, record: SpanRecord) {
+        self.send(Msg::Log(record));
+    }
+
+    fn send(&self, msg: Msg) {
+        match self.0.tx.try_send(msg) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                let n = self.0.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                if !self.0.warned_full.swap(true, Ordering::Relaxed) {
+                    crate::diagnostics::queue_full(n);
+                }
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                self.0.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Records dropped because the queue was full or the pipeline was shut down.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.0.dropped.load(Ordering::Relaxed)
+    }
+}

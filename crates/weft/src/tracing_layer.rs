@@ -1,0 +1,221 @@
+//! The `tracing` crate as an input: spans and events from `tracing` macros, in the
+//! application or in libraries, become weft spans and logs in the same trees.
+//!
+//! Entering a `tracing` span makes it current in the OpenTelemetry `Context`, where
+//! weft spans look for their parent; a `tracing` span made without an explicit parent
+//! takes the current context's span as parent. So nesting is right both ways.
+
+use crate::level::Level;
+use crate::log::LogArgs;
+use crate::record::{Attribute, CodeLocation};
+use crate::span::{Span as WeftSpan, StartArgs};
+use crate::value::Value;
+use opentelemetry::trace::{SpanContext, SpanKind, TraceContextExt};
+use opentelemetry::{Context, ContextGuard};
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::fmt;
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::layer::{Context as LayerContext, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+/// Returns the layer that feeds `tracing` spans and events into weft. `finish()`
+/// installs it as the global subscriber unless told not to; add it to your own
+/// subscriber otherwise.
+///
+/// ```
+/// use tracing_subscriber::layer::SubscriberExt;
+/// let subscriber = tracing_subscriber::registry().with(weft::tracing_layer());
+/// # drop(subscriber);
+/// ```
+pub fn tracing_layer() -> WeftLayer {
+    WeftLayer { _private: () }
+}
+
+/// See [`tracing_layer`].
+#[derive(Debug)]
+pub struct WeftLayer {
+    _private: (),
+}
+
+/// Stored in each `tracing` span's extensions.
+struct Stored(WeftSpan);
+
+thread_local! {
+    /// Contexts attached by `on_enter`, popped by `on_exit` (guards are per-thread).
+    static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+}
+
+impl<S> Layer<S> for WeftLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn enabled(&self, metadata: &Metadata<'_>, _ctx: LayerContext<'_, S>) -> bool {
+        crate::level::enabled(Level::from_tracing(metadata.level())) && !crate::suppress::is_suppressed()
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
+        let meta = attrs.metadata();
+        let mut fields = FieldVisitor::default();
+        attrs.record(&mut fields);
+        let parent = if let Some(pid) = attrs.parent() {
+            ctx.span(pid).and_then(|p| p.extensions().get::<Stored>().and_then(|s| s.0.span_context().cloned()))
+                .map(|sc| Context::current().with_remote_span_context(sc))
+        } else if attrs.is_root() {
+            Some(Context::current().with_remote_span_context(SpanContext::empty_context()))
+        } else {
+            None
+        };
+        let name = fields.otel_name.take().map_or(Cow::Borrowed(meta.name()), Cow::Owned);
+        let span = WeftSpan::start(StartArgs {
+            template: Some(name.clone()),
+            name,
+            level: Some(Level::from_tracing(meta.level())),
+            kind: fields.kind.unwrap_or(SpanKind::Internal),
+            code: code(meta),
+            attributes: fields.attributes,
+            links: Vec::new(),
+            parent,
+            scope: Cow::Borrowed(meta.target()),
+        });
+        if let Some(s) = ctx.span(id) {
+            s.extensions_mut().insert(Stored(span));
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
+        let Some(s) = ctx.span(id) else { return };
+        let mut fields = FieldVisitor::default();
+        values.record(&mut fields);
+        if let Some(stored) = s.extensions().get::<Stored>() {
+            for (k, v) in fields.attributes {
+                stored.0.set_value(k, v);
+            }
+        }
+    }
+
+    fn on_follows_from(&self, id: &Id, follows: &Id, ctx: LayerContext<'_, S>) {
+        let (Some(s), Some(f)) = (ctx.span(id), ctx.span(follows)) else { return };
+        let target = f.extensions().get::<Stored>().and_then(|st| st.0.span_context().cloned());
+        if let (Some(stored), Some(sc)) = (s.extensions().get::<Stored>(), target) {
+            stored.0.add_link(sc, Vec::new());
+        }
+    }
+
+    fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        let Some(s) = ctx.span(id) else { return };
+        let sc = s.extensions().get::<Stored>().and_then(|st| st.0.span_context().cloned());
+        if let Some(sc) = sc {
+            let guard = Context::current().with_remote_span_context(sc).attach();
+            ENTERED.with(|e| e.borrow_mut().push((id.clone(), guard)));
+        }
+    }
+
+    fn on_exit(&self, id: &Id, _ctx: LayerContext<'_, S>) {
+        let guard = ENTERED.with(|e| {
+            let mut e = e.borrow_mut();
+            e.iter().rposition(|(i, _)| i == id).map(|pos| e.remove(pos))
+        });
+        drop(guard);
+    }
+
+    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
+        if let Some(s) = ctx.span(&id) {
+            // Dropping the weft span ends it.
+            drop(s.extensions_mut().remove::<Stored>());
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
+        let meta = event.metadata();
+        let mut fields = FieldVisitor::default();
+        event.record(&mut fields);
+        let parent = if let Some(pid) = event.parent() {
+            ctx.span(pid).and_then(|p| p.extensions().get::<Stored>().and_then(|s| s.0.span_context().cloned()))
+        } else if event.is_root() {
+            Some(SpanContext::empty_context())
+        } else {
+            None
+        };
+        let name = fields.message.take().map_or(Cow::Borrowed(meta.name()), Cow::Owned);
+        crate::log::emit(LogArgs {
+            name,
+            template: None,
+            level: Level::from_tracing(meta.level()),
+            code: code(meta),
+            attributes: fields.attributes,
+            scope: Cow::Borrowed(meta.target()),
+            parent,
+        });
+    }
+}
+
+fn code(meta: &'static Metadata<'static>) -> Option<CodeLocation> {
+    Some(CodeLocation {
+        filepath: meta.file()?,
+        lineno: meta.line().unwrap_or(0),
+        function: None,
+        namespace: meta.module_path().unwrap_or(""),
+    })
+}
+
+/// Collects `tracing` fields as weft attributes, honouring `message` and the
+/// `otel.name` / `otel.kind` conventions of tracing-opentelemetry.
+#[derive(Default)]
+struct FieldVisitor {
+    attributes: Vec<Attribute>,
+    message: Option<String>,
+    otel_name: Option<String>,
+    kind: Option<SpanKind>,
+}
+
+impl FieldVisitor {
+    fn push(&mut self, field: &Field, value: Value) {
+        self.attributes.push((Cow::Borrowed(field.name()), value));
+    }
+}
+
+impl Visit for FieldVisitor {
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.push(field, Value::I64(value));
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.push(field, Value::from(value));
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.push(field, Value::F64(value));
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.push(field, Value::Bool(value));
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "message" => self.message = Some(value.to_owned()),
+            "otel.name" => self.otel_name = Some(value.to_owned()),
+            "otel.kind" => self.kind = parse_kind(value),
+            _ => self.push(field, Value::Str(Cow::Owned(value.to_owned()))),
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let text = format!("{value:?}");
+        match field.name() {
+            "message" => self.message = Some(text),
+            "otel.name" => self.otel_name = Some(text),
+            "otel.kind" => self.kind = parse_kind(&text),
+            _ => self.push(field, Value::Str(Cow::Owned(text))),
+        }
+    }
+}
+
+fn parse_kind(text: &str) -> Option<SpanKind> {
+    match text.to_ascii_lowercase().as_str() {
+        "server" => Some(SpanKind::Server),
+        "client" => Some(SpanKind::Client),
+        "producer" => Some(SpanKind::Producer),
+        "consumer" => Some(SpanKind::Consumer),
+        "internal" => Some(SpanKind::Internal),
+        _ => None,
+    }
+}
