@@ -1,0 +1,99 @@
+//! Environment precedence, as a table: builder beats environment beats default, and
+//! invalid values are errors that name the variable and the accepted values.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use weft::export::otlp::Protocol;
+use weft::{ConfigBuilder, DistributedTracing, Level};
+
+fn with_env(vars: &[(&str, &str)]) -> ConfigBuilder {
+    weft::configure().env(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+}
+
+#[rustfmt::skip]
+#[test]
+fn service_name_precedence() {
+    let rows: Vec<(ConfigBuilder, &str, &str)> = vec![
+        (with_env(&[]), "unknown_service:", "default names the executable"),
+        (with_env(&[("OTEL_RESOURCE_ATTRIBUTES", "service.name=from-resource")]), "from-resource", "resource attributes"),
+        (with_env(&[("OTEL_SERVICE_NAME", "otel"), ("OTEL_RESOURCE_ATTRIBUTES", "service.name=r")]), "otel", "OTEL_SERVICE_NAME beats resource"),
+        (with_env(&[("LOGFIRE_SERVICE_NAME", "lf"), ("OTEL_SERVICE_NAME", "otel")]), "lf", "LOGFIRE_ beats OTEL_"),
+        (with_env(&[("LOGFIRE_SERVICE_NAME", "lf")]).service_name("builder"), "builder", "builder beats env"),
+        (with_env(&[("LOGFIRE_SERVICE_NAME", "")]), "unknown_service:", "empty counts as unset"),
+    ];
+    for (builder, want, why) in rows {
+        let got = builder.settings().unwrap().service_name;
+        assert!(got.starts_with(want), "{why}: got {got}");
+    }
+}
+
+#[rustfmt::skip]
+#[test]
+fn exporter_targets() {
+    let rows: Vec<(ConfigBuilder, Vec<(&str, Protocol)>, &str)> = vec![
+        (with_env(&[]), vec![("http://localhost:4318/v1/traces", Protocol::HttpProtobuf)], "default: weft serve"),
+        (with_env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]), vec![("http://localhost:4317", Protocol::Grpc)], "grpc default port"),
+        (with_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/")]), vec![("http://c:4318/v1/traces", Protocol::HttpProtobuf)], "base gets the signal path"),
+        (with_env(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c/x"), ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://d")]), vec![("http://c/x", Protocol::HttpProtobuf)], "signal endpoint used as is"),
+        (with_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://d")]).otlp_endpoint("http://b"), vec![("http://b/v1/traces", Protocol::HttpProtobuf)], "builder beats env"),
+        (with_env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]).otlp_protocol(Protocol::HttpProtobuf), vec![("http://localhost:4318/v1/traces", Protocol::HttpProtobuf)], "builder protocol beats env"),
+        (with_env(&[("LOGFIRE_TOKEN", "pylf_v1_eu_abc")]), vec![("https://logfire-eu.pydantic.dev/v1/traces", Protocol::HttpProtobuf)], "token region eu, no local default"),
+        (with_env(&[("LOGFIRE_TOKEN", "pylf_v1_us_abc"), ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c")]), vec![("https://logfire-us.pydantic.dev/v1/traces", Protocol::HttpProtobuf), ("http://c/v1/traces", Protocol::HttpProtobuf)], "token and endpoint: both"),
+        (with_env(&[("OTEL_SDK_DISABLED", "true")]), vec![], "disabled sends nowhere"),
+        (with_env(&[]).no_default_exporter(), vec![], "no default exporter"),
+    ];
+    for (builder, want, why) in rows {
+        let got: Vec<(String, Protocol)> = builder.settings().unwrap().targets.into_iter().map(|t| (t.url, t.protocol)).collect();
+        let want: Vec<(String, Protocol)> = want.into_iter().map(|(u, p)| (u.to_owned(), p)).collect();
+        assert_eq!(got, want, "{why}");
+    }
+}
+
+#[test]
+fn token_and_headers() {
+    let s = with_env(&[("LOGFIRE_TOKEN", "pylf_v1_us_secret"), ("OTEL_EXPORTER_OTLP_HEADERS", "a=1,b=x%20y")])
+        .otlp_endpoint("http://c")
+        .settings()
+        .unwrap();
+    assert_eq!(s.targets[0].headers, vec![("Authorization".to_owned(), "Bearer pylf_v1_us_secret".to_owned())]);
+    assert_eq!(s.targets[1].headers, vec![("a".to_owned(), "1".to_owned()), ("b".to_owned(), "x y".to_owned())]);
+}
+
+#[rustfmt::skip]
+#[test]
+fn sampling_levels_console_and_policy() {
+    let s = |vars: &[(&str, &str)]| with_env(vars).settings().unwrap();
+    assert_eq!((s(&[]).sampling_ratio, s(&[]).parent_based), (1.0, true), "default keeps all, parent-based");
+    assert_eq!(s(&[("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"), ("OTEL_TRACES_SAMPLER_ARG", "0.25")]).sampling_ratio, 0.25);
+    assert!(!s(&[("OTEL_TRACES_SAMPLER", "traceidratio")]).parent_based);
+    assert_eq!(s(&[("LOGFIRE_TRACE_SAMPLE_RATE", "0.5"), ("OTEL_TRACES_SAMPLER_ARG", "0.1")]).sampling_ratio, 0.5, "Logfire's variable first");
+    assert_eq!(with_env(&[("LOGFIRE_TRACE_SAMPLE_RATE", "0.5")]).sampling_ratio(0.2).settings().unwrap().sampling_ratio, 0.2);
+    assert_eq!(s(&[("LOGFIRE_MIN_LEVEL", "warning")]).min_level, Level::Warn);
+    assert!(!s(&[("LOGFIRE_CONSOLE", "F")]).console);
+    assert!(with_env(&[("LOGFIRE_CONSOLE", "false")]).console(true).settings().unwrap().console);
+    assert_eq!(s(&[]).distributed_tracing, DistributedTracing::Warn);
+    assert_eq!(s(&[("LOGFIRE_DISTRIBUTED_TRACING", "true")]).distributed_tracing, DistributedTracing::Allow);
+    assert_eq!(s(&[("LOGFIRE_DISTRIBUTED_TRACING", "0")]).distributed_tracing, DistributedTracing::Deny);
+    assert_eq!(with_env(&[("LOGFIRE_DISTRIBUTED_TRACING", "false")]).distributed_tracing(DistributedTracing::Allow).settings().unwrap().distributed_tracing, DistributedTracing::Allow);
+    assert!(!s(&[("LOGFIRE_PENDING_SPANS", "false")]).pending_spans);
+    assert_eq!(s(&[("OTEL_BSP_MAX_QUEUE_SIZE", "100")]).max_queue_size, 100);
+}
+
+#[rustfmt::skip]
+#[test]
+fn invalid_values_name_the_variable_and_the_choices() {
+    let rows: Vec<(&str, &str, &[&str])> = vec![
+        ("LOGFIRE_DISTRIBUTED_TRACING", "yes", &["LOGFIRE_DISTRIBUTED_TRACING", "true", "false"]),
+        ("LOGFIRE_CONSOLE", "maybe", &["LOGFIRE_CONSOLE", "true or false"]),
+        ("OTEL_TRACES_SAMPLER", "sometimes", &["OTEL_TRACES_SAMPLER", "parentbased_traceidratio"]),
+        ("OTEL_TRACES_SAMPLER_ARG", "2", &["OTEL_TRACES_SAMPLER_ARG", "0.0 to 1.0"]),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "udp", &["OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", "grpc"]),
+        ("LOGFIRE_MIN_LEVEL", "loud", &["LOGFIRE_MIN_LEVEL", "warn"]),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "novalue", &["OTEL_EXPORTER_OTLP_HEADERS", "key=value"]),
+    ];
+    for (var, value, words) in rows {
+        let err = with_env(&[(var, value)]).settings().unwrap_err().to_string();
+        for w in words {
+            assert!(err.contains(w), "{var}={value}: {err:?} should mention {w:?}");
+        }
+    }
+}
