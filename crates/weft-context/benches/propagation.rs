@@ -3,6 +3,10 @@
 //!
 //! Run with `cargo bench -p weft-context --bench propagation -- --warm-up-time 1 --measurement-time 3`;
 //! results and the machine are in `docs/benchmarks/propagation.md`.
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented pub fn"
+)]
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -29,7 +33,9 @@ fn propagation(c: &mut Criterion) {
         TraceState::NONE,
     );
     let in_span = Context::current().with_remote_span_context(span).attach();
-    group.bench_function("inject/weft get_context", |b| b.iter(|| black_box(get_context())));
+    group.bench_function("inject/weft get_context", |b| {
+        b.iter(|| black_box(get_context()))
+    });
     group.bench_function("inject/otel TraceContextPropagator into HashMap", |b| {
         b.iter(|| {
             let mut map = HashMap::new();
@@ -45,9 +51,10 @@ fn propagation(c: &mut Criterion) {
     group.bench_function("extract+attach/weft attach_context", |b| {
         b.iter(|| drop(black_box(attach_context(black_box(&carrier)))))
     });
-    group.bench_function("extract+attach/otel TraceContextPropagator extract + attach", |b| {
-        b.iter(|| drop(black_box(otel.extract(black_box(&map)).attach())))
-    });
+    group.bench_function(
+        "extract+attach/otel TraceContextPropagator extract + attach",
+        |b| b.iter(|| drop(black_box(otel.extract(black_box(&map)).attach()))),
+    );
     group.finish();
 }
 

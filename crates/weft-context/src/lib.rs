@@ -11,7 +11,7 @@ pub mod follow;
 pub mod propagation;
 
 pub use propagation::{
-    AttachGuard, AttachOptions, Carrier, DistributedTracing, Extraction, PolicyError, WeftPropagator,
-    attach_context, attach_context_with, carrier_from_context, extract_third_party, get_context, policy,
-    set_policy, set_warning_sink,
+    AttachGuard, AttachOptions, Carrier, DistributedTracing, Extraction, PolicyError,
+    WeftPropagator, attach_context, attach_context_with, carrier_from_context, extract_third_party,
+    get_context, policy, set_policy, set_warning_sink,
 };

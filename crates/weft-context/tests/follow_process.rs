@@ -5,7 +5,10 @@
 //! its environment, opens a span with its own SDK pipeline, and prints what it exported
 //! as one JSON line; the parent merges that with its own export and checks the tree.
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
-#![allow(clippy::print_stdout, reason = "the child reports to its parent on stdout")]
+#![allow(
+    clippy::print_stdout,
+    reason = "the child reports to its parent on stdout"
+)]
 
 mod follow_support;
 
@@ -42,17 +45,30 @@ fn child_process_entry_point() {
         let _parent = process::attach_from_env();
         h.in_span("child process", || h.leaf("child work"));
         Context::map_current(|cx| {
-            cx.baggage().iter().map(|(k, (v, _))| (k.to_string(), v.to_string())).collect()
+            cx.baggage()
+                .iter()
+                .map(|(k, (v, _))| (k.to_string(), v.to_string()))
+                .collect()
         })
     };
-    let report = ChildReport { spans: h.rows(), baggage };
+    let report = ChildReport {
+        spans: h.rows(),
+        baggage,
+    };
     // libtest has already printed `test child_process_entry_point ... ` on this line.
-    println!("\n{REPORT_PREFIX}{}", serde_json::to_string(&report).unwrap());
+    println!(
+        "\n{REPORT_PREFIX}{}",
+        serde_json::to_string(&report).unwrap()
+    );
 }
 
 /// Parses the child's report out of its captured output.
 fn child_report(output: Output) -> ChildReport {
-    assert!(output.status.success(), "child failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "child failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8(output.stdout).unwrap();
     let line = stdout
         .lines()
@@ -63,8 +79,13 @@ fn child_report(output: Output) -> ChildReport {
 
 fn this_test_binary_as_child() -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "child_process_entry_point", "--nocapture", "--test-threads=1"])
-        .env(CHILD_FLAG, "1");
+    cmd.args([
+        "--exact",
+        "child_process_entry_point",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_FLAG, "1");
     cmd
 }
 
@@ -90,15 +111,25 @@ fn plain_command_child_starts_a_new_trace() {
 #[test]
 fn child_spans_land_under_the_parent_span_with_its_baggage() {
     let h = Harness::new();
-    let cx = h.span_context("parent").with_baggage([KeyValue::new("tenant", "acme")]);
+    let cx = h
+        .span_context("parent")
+        .with_baggage([KeyValue::new("tenant", "acme")]);
     let report = {
         let _guard = cx.clone().attach();
-        child_report(this_test_binary_as_child().with_current_context().output().unwrap())
+        child_report(
+            this_test_binary_as_child()
+                .with_current_context()
+                .output()
+                .unwrap(),
+        )
     };
     cx.span().end();
     let mut all = h.rows();
     all.extend(report.spans);
-    assert_eq!(tree(&all), "parent\n  child process (remote parent)\n    child work\n");
+    assert_eq!(
+        tree(&all),
+        "parent\n  child process (remote parent)\n    child work\n"
+    );
     assert_eq!(trace_count(&all), 1);
     assert_eq!(report.baggage, [("tenant".to_owned(), "acme".to_owned())]);
 }
@@ -109,7 +140,9 @@ fn child_spans_land_under_the_parent_span_with_its_baggage() {
 fn stale_context_variables_are_removed() {
     let stale = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
     let mut cmd = this_test_binary_as_child();
-    cmd.env("TRACEPARENT", stale).env("BAGGAGE", "stale=1").with_current_context();
+    cmd.env("TRACEPARENT", stale)
+        .env("BAGGAGE", "stale=1")
+        .with_current_context();
     let mut removed: Vec<_> = cmd
         .get_envs()
         .filter(|(k, v)| ENV_NAMES.iter().any(|n| k == n) && v.is_none())
@@ -138,7 +171,10 @@ async fn tokio_command_passes_the_context() {
     cx.span().end();
     let mut all = h.rows();
     all.extend(report.spans);
-    assert_eq!(tree(&all), "parent\n  child process (remote parent)\n    child work\n");
+    assert_eq!(
+        tree(&all),
+        "parent\n  child process (remote parent)\n    child work\n"
+    );
     assert_eq!(trace_count(&all), 1);
 }
 
@@ -150,7 +186,10 @@ fn attach_from_injected_env_vars() {
 
     let env = [
         ("HOME", "/root"),
-        ("TRACEPARENT", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+        (
+            "TRACEPARENT",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        ),
         ("TRACESTATE", "vendor=x"),
         ("BAGGAGE", "tenant=acme"),
     ];
@@ -161,7 +200,10 @@ fn attach_from_injected_env_vars() {
     {
         let _parent = process::attach_from_env_vars(env).unwrap();
         let cx = Context::current();
-        assert_eq!(cx.baggage().get("tenant").map(|v| v.to_string()).as_deref(), Some("acme"));
+        assert_eq!(
+            cx.baggage().get("tenant").map(|v| v.to_string()).as_deref(),
+            Some("acme")
+        );
         let expected = SpanContext::new(
             TraceId::from(0x0af7651916cd43dd8448eb211c80319c),
             SpanId::from(0xb7ad6b7169203331),
@@ -184,7 +226,9 @@ fn attach_from_injected_env_vars() {
 #[test]
 fn command_ext_sets_the_variables_from_the_current_context() {
     let h = Harness::new();
-    let cx = h.span_context("parent").with_baggage([KeyValue::new("k", "v")]);
+    let cx = h
+        .span_context("parent")
+        .with_baggage([KeyValue::new("k", "v")]);
     let span_context = cx.span().span_context().clone();
     let mut cmd = Command::new("true");
     {
@@ -193,9 +237,18 @@ fn command_ext_sets_the_variables_from_the_current_context() {
     }
     let envs: Vec<(String, Option<String>)> = cmd
         .get_envs()
-        .map(|(k, v)| (k.to_string_lossy().into_owned(), v.map(|v| v.to_string_lossy().into_owned())))
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.map(|v| v.to_string_lossy().into_owned()),
+            )
+        })
         .collect();
-    let traceparent = format!("00-{}-{}-01", span_context.trace_id(), span_context.span_id());
+    let traceparent = format!(
+        "00-{}-{}-01",
+        span_context.trace_id(),
+        span_context.span_id()
+    );
     assert_eq!(
         envs,
         [

@@ -26,10 +26,16 @@ fn plain_par_iter_spans_are_new_roots() {
     let h = Harness::new();
     let threads = Mutex::default();
     h.in_span("Doubling everything", || {
-        let results: Vec<u32> = (0..3).into_par_iter().map(|x| double(&h, &threads, x)).collect();
+        let results: Vec<u32> = (0..3)
+            .into_par_iter()
+            .map(|x| double(&h, &threads, x))
+            .collect();
         assert_eq!(results, [0, 2, 4]);
     });
-    assert_eq!(h.tree(), "Doubling 0\nDoubling 1\nDoubling 2\nDoubling everything\n");
+    assert_eq!(
+        h.tree(),
+        "Doubling 0\nDoubling 1\nDoubling 2\nDoubling everything\n"
+    );
     assert_eq!(h.trace_count(), 4);
 }
 
@@ -45,11 +51,20 @@ fn seed_example_doubling_everything() {
             .map(|x| double(&h, &threads, x))
             .collect();
         assert_eq!(results, [0, 2, 4]);
-        cx.span().set_attribute(KeyValue::new("results", format!("{results:?}")));
+        cx.span()
+            .set_attribute(KeyValue::new("results", format!("{results:?}")));
     });
     // Called from a non-pool thread, rayon ran every item on a pool thread.
-    assert!(!threads.lock().unwrap().contains(&std::thread::current().id()));
-    assert_eq!(h.tree(), "Doubling everything\n  Doubling 0\n  Doubling 1\n  Doubling 2\n");
+    assert!(
+        !threads
+            .lock()
+            .unwrap()
+            .contains(&std::thread::current().id())
+    );
+    assert_eq!(
+        h.tree(),
+        "Doubling everything\n  Doubling 0\n  Doubling 1\n  Doubling 2\n"
+    );
     assert_eq!(h.trace_count(), 1);
     assert!(h.rows().iter().all(|r| !r.parent_is_remote));
 }
@@ -58,7 +73,10 @@ fn seed_example_doubling_everything() {
 /// kept, and every span lands under the parent whichever thread ran it.
 #[test]
 fn many_items_on_a_custom_pool_keep_order_and_parent() {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(4).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(4)
+        .build()
+        .unwrap();
     let h = Harness::new();
     let threads = Mutex::default();
     let results: Vec<u32> = h.in_span("batch", || {
@@ -75,7 +93,9 @@ fn many_items_on_a_custom_pool_keep_order_and_parent() {
     let mut expected = String::from("batch\n");
     let mut names: Vec<String> = (0..200).map(|x| format!("Doubling {x}")).collect();
     names.sort();
-    names.iter().for_each(|n| expected.push_str(&format!("  {n}\n")));
+    names
+        .iter()
+        .for_each(|n| expected.push_str(&format!("  {n}\n")));
     assert_eq!(h.tree(), expected);
     assert_eq!(h.trace_count(), 1);
 }
@@ -112,7 +132,10 @@ fn producer_driven_adapters_downstream_keep_the_context() {
             .collect()
     });
     assert_eq!(sums, [1, 5, 9]);
-    assert_eq!(h.tree(), "parent\n  map 0\n  map 1\n  map 2\n  map 3\n  map 4\n  map 5\n");
+    assert_eq!(
+        h.tree(),
+        "parent\n  map 0\n  map 1\n  map 2\n  map 3\n  map 4\n  map 5\n"
+    );
 }
 
 /// Unindexed sources (`par_bridge`) and unindexed downstream (`filter`, `flat_map_iter`)
@@ -128,7 +151,10 @@ fn unindexed_iterators_keep_the_context() {
             .flat_map_iter(|x| [x, x + 10])
             .for_each(|x| h.leaf(format!("item {x}")));
     });
-    assert_eq!(h.tree(), "parent\n  item 0\n  item 10\n  item 12\n  item 2\n");
+    assert_eq!(
+        h.tree(),
+        "parent\n  item 0\n  item 10\n  item 12\n  item 2\n"
+    );
     assert_eq!(h.trace_count(), 1);
 }
 
@@ -142,7 +168,10 @@ fn fold_identity_and_reduce_closures_run_in_the_context() {
         (0..100u32)
             .into_par_iter()
             .in_current_context()
-            .fold(|| h.tracer().in_span("fold identity", |_| 0u32), |acc, x| acc + x)
+            .fold(
+                || h.tracer().in_span("fold identity", |_| 0u32),
+                |acc, x| acc + x,
+            )
             .reduce(|| 0, |a, b| h.tracer().in_span("reduce", |_| a + b))
     });
     assert_eq!(total, 4950);
@@ -161,7 +190,10 @@ fn a_second_adapter_after_index_driven_ones_covers_fold_and_reduce() {
             .in_current_context()
             .with_max_len(10)
             .in_current_context()
-            .fold(|| h.tracer().in_span("fold identity", |_| 0u32), |acc, x| acc + x)
+            .fold(
+                || h.tracer().in_span("fold identity", |_| 0u32),
+                |acc, x| acc + x,
+            )
             .reduce(|| 0, |a, b| h.tracer().in_span("reduce", |_| a + b))
     });
     assert_eq!(total, 4950);
@@ -184,14 +216,17 @@ fn assert_only_children_named(h: &Harness, names: &[&str]) {
 fn nested_parallel_iterators_nest_their_spans() {
     let h = Harness::new();
     h.in_span("parent", || {
-        (0..2u32).into_par_iter().in_current_context().for_each(|i| {
-            h.tracer().in_span(format!("outer {i}"), |_| {
-                (0..2u32)
-                    .into_par_iter()
-                    .in_current_context()
-                    .for_each(|j| h.leaf(format!("inner {i}.{j}")));
+        (0..2u32)
+            .into_par_iter()
+            .in_current_context()
+            .for_each(|i| {
+                h.tracer().in_span(format!("outer {i}"), |_| {
+                    (0..2u32)
+                        .into_par_iter()
+                        .in_current_context()
+                        .for_each(|j| h.leaf(format!("inner {i}.{j}")));
+                });
             });
-        });
     });
     assert_eq!(
         h.tree(),
@@ -260,7 +295,10 @@ fn plain_rayon_join_starts_new_traces() {
 
 #[test]
 fn thread_pool_ext_install_and_spawn_carry_context() {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
     let h = Harness::new();
     let tracer = h.tracer().clone();
     h.in_span("parent", || {
@@ -274,18 +312,29 @@ fn thread_pool_ext_install_and_spawn_carry_context() {
         });
         rx.recv().unwrap();
     });
-    assert_eq!(h.tree(), "parent\n  installed\n  pool spawn\nplain install\n");
+    assert_eq!(
+        h.tree(),
+        "parent\n  installed\n  pool spawn\nplain install\n"
+    );
     assert_eq!(h.trace_count(), 2);
 }
 
 /// After the work is done no pool thread keeps the context attached.
 #[test]
 fn pool_threads_are_clean_afterwards() {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
     let h = Harness::new();
     h.in_span("parent", || {
         pool.install_in_current_context(|| {
-            (0..100u32).into_par_iter().in_current_context().map(|x| x + 1).zip((0..100u32).into_par_iter()).count()
+            (0..100u32)
+                .into_par_iter()
+                .in_current_context()
+                .map(|x| x + 1)
+                .zip((0..100u32).into_par_iter())
+                .count()
         });
     });
     let leftover = pool.broadcast(|_| Context::current().has_active_span());

@@ -37,7 +37,10 @@ fn scoped_threads_land_under_the_spawner_and_may_borrow() {
                     })
                 })
                 .collect();
-            handles.into_iter().map(|t| t.join().unwrap()).collect::<Vec<_>>()
+            handles
+                .into_iter()
+                .map(|t| t.join().unwrap())
+                .collect::<Vec<_>>()
         })
     });
     assert!(threads.iter().all(|t| *t != caller));

@@ -151,10 +151,16 @@ fn wrap_carries_context_through_a_hand_made_pool() {
     }
     drop(tx);
     workers.into_iter().for_each(|w| w.join().unwrap());
-    assert_eq!(h.tree(), "batch a\n  job 0\n  job 1\nbatch b\n  job 0\n  job 1\n");
+    assert_eq!(
+        h.tree(),
+        "batch a\n  job 0\n  job 1\nbatch b\n  job 0\n  job 1\n"
+    );
     assert_eq!(h.trace_count(), 2);
 
-    fn crossbeam_like_queue() -> (mpsc::Sender<Job>, std::sync::Arc<std::sync::Mutex<mpsc::Receiver<Job>>>) {
+    fn crossbeam_like_queue() -> (
+        mpsc::Sender<Job>,
+        std::sync::Arc<std::sync::Mutex<mpsc::Receiver<Job>>>,
+    ) {
         let (tx, rx) = mpsc::channel();
         (tx, std::sync::Arc::new(std::sync::Mutex::new(rx)))
     }
@@ -172,7 +178,10 @@ fn wrap_fn_attaches_around_every_call_from_any_thread() {
         let out = std::thread::scope(|s| {
             let double = &double;
             let handles: Vec<_> = (0..3).map(|x| s.spawn(move || double(x))).collect();
-            handles.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap())
+                .collect::<Vec<_>>()
         });
         assert_eq!(out, [0, 2, 4]);
     });
@@ -187,13 +196,18 @@ fn context_ext_wraps_with_an_explicit_context() {
     let kept = h.span_context("kept for later");
     h.in_span("current", || {
         let tracer = h.tracer().clone();
-        let job = kept.clone().wrap(move || opentelemetry::trace::Tracer::in_span(&tracer, "job", |_| {}));
+        let job = kept
+            .clone()
+            .wrap(move || opentelemetry::trace::Tracer::in_span(&tracer, "job", |_| {}));
         std::thread::spawn(job).join().unwrap();
         kept.in_scope(|| h.leaf("in scope"));
         h.leaf("after");
     });
     drop(kept);
-    assert_eq!(h.tree(), "current\n  after\nkept for later\n  in scope\n  job\n");
+    assert_eq!(
+        h.tree(),
+        "current\n  after\nkept for later\n  in scope\n  job\n"
+    );
     assert_eq!(h.trace_count(), 2);
 }
 
@@ -210,7 +224,8 @@ fn a_panicking_job_leaves_the_worker_clean() {
         opentelemetry::trace::Tracer::in_span(&tracer, "after the panic", |_| {});
     });
     h.in_span("parent", || {
-        tx.send(Box::new(follow::wrap(|| panic!("job failed")))).unwrap();
+        tx.send(Box::new(follow::wrap(|| panic!("job failed"))))
+            .unwrap();
     });
     drop(tx);
     worker.join().unwrap();

@@ -57,9 +57,18 @@ async fn context_survives_resuming_on_another_worker() {
         })
     });
     let (before, after, leaked) = task.await.unwrap();
-    assert_ne!(before, after, "the task did not migrate; the test proves less than it claims");
-    assert!(!leaked, "the suspended task left its context attached to its first worker");
-    assert_eq!(h.tree(), "parent\n  after await\n  after yield\n  before await\n");
+    assert_ne!(
+        before, after,
+        "the task did not migrate; the test proves less than it claims"
+    );
+    assert!(
+        !leaked,
+        "the suspended task left its context attached to its first worker"
+    );
+    assert_eq!(
+        h.tree(),
+        "parent\n  after await\n  after yield\n  before await\n"
+    );
     assert_eq!(h.trace_count(), 1);
 }
 
@@ -90,7 +99,9 @@ async fn many_tasks_with_yields_and_sleeps_keep_their_parent() {
         .flat_map(|i| (0..3).map(move |s| format!("task {i} step {s}")))
         .collect();
     names.sort();
-    names.iter().for_each(|n| expected.push_str(&format!("  {n}\n")));
+    names
+        .iter()
+        .for_each(|n| expected.push_str(&format!("  {n}\n")));
     assert_eq!(h.tree(), expected);
     assert_eq!(h.trace_count(), 1);
 }
@@ -150,7 +161,10 @@ async fn join_set_spawns_carry_context() {
         set.spawn_blocking_in_current_context(move || tracer.in_span("blocking", |_| {}));
     });
     set.join_all().await;
-    assert_eq!(h.tree(), "parent\n  blocking\n  task 0\n  task 1\n  task 2\n");
+    assert_eq!(
+        h.tree(),
+        "parent\n  blocking\n  task 0\n  task 1\n  task 2\n"
+    );
     assert_eq!(h.trace_count(), 1);
 }
 
@@ -197,6 +211,9 @@ async fn future_ext_and_spawn_local_carry_context() {
         })
         .await;
 
-    assert_eq!(h.tree(), "parent\n  handle spawn\n  local\nparent 2\n  spawn_local\n");
+    assert_eq!(
+        h.tree(),
+        "parent\n  handle spawn\n  local\nparent 2\n  spawn_local\n"
+    );
     assert_eq!(h.trace_count(), 2);
 }

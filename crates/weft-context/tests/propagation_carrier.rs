@@ -116,6 +116,13 @@ fn header_maps_carry_only_the_propagation_fields() {
         "joined; others and non-ASCII ignored"
     );
 
+    // Two traceparents join into one invalid value: an ambiguous parent is never guessed.
+    let mut twice = HeaderMap::new();
+    twice.append("traceparent", HeaderValue::from_static(TP));
+    twice.append("traceparent", HeaderValue::from_static(TP));
+    let _guard = weft_context::propagation::attach_context(&Carrier::from_header_map(&twice));
+    assert!(weft_context::propagation::get_context().is_empty());
+
     let odd = Carrier::from_iter([("bad name", "v"), ("ok", "line\nbreak"), ("fine", "yes")]);
     assert_eq!(
         odd.to_header_map().len(),

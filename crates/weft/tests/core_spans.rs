@@ -137,3 +137,16 @@ fn exceptions_mark_the_span_failed() {
     assert!(matches!(&r.status, weft::export::Status::Error(d) if d.contains("ParseIntError")));
     assert_eq!(r.level, Some(Level::Error));
 }
+
+#[test]
+fn an_empty_carrier_starts_a_new_root_in_the_same_local_instance() {
+    let (weft, memory) = local();
+    weft.in_scope(|| {
+        let _outer = weft::span!("outer").entered();
+        let _attached = weft::attach_context(&weft::Carrier::new());
+        weft::info!("new root");
+    });
+    assert!(weft.force_flush());
+    let log = memory.spans().into_iter().find(|r| r.name == "new root").expect("the log reached this instance");
+    assert_eq!(log.parent_span_id, opentelemetry::trace::SpanId::INVALID);
+}

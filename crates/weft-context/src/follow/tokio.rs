@@ -27,7 +27,7 @@
 //! let task = {
 //!     let _guard = Context::current_with_baggage([KeyValue::new("k", "v")]).attach();
 //!     follow::tokio::spawn(async {
-//!         ::tokio::task::yield_now().await; // may resume on the other worker
+//!         tokio::task::yield_now().await; // may resume on the other worker
 //!         Context::current().baggage().get("k").map(|v| v.to_string())
 //!     })
 //! }; // the guard is dropped before any `.await` in this function
@@ -38,7 +38,7 @@
 
 use std::future::Future;
 
-use ::tokio::task::{AbortHandle, JoinHandle, JoinSet};
+use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 
 use crate::follow::future::FutureExt;
 use crate::follow::wrap::wrap;
@@ -54,7 +54,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    ::tokio::task::spawn(future.in_current_context())
+    tokio::task::spawn(future.in_current_context())
 }
 
 /// Like [`tokio::task::spawn_blocking`]; `f` runs in the context current now.
@@ -68,7 +68,7 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
-    ::tokio::task::spawn_blocking(wrap(f))
+    tokio::task::spawn_blocking(wrap(f))
 }
 
 /// Like [`tokio::task::spawn_local`]; the task runs in the context current now.
@@ -82,14 +82,14 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    ::tokio::task::spawn_local(future.in_current_context())
+    tokio::task::spawn_local(future.in_current_context())
 }
 
 /// Context-carrying spawns on a [`JoinSet`].
 ///
 /// ```
 /// use opentelemetry::{Context, KeyValue, baggage::BaggageExt};
-/// use ::tokio::task::JoinSet;
+/// use tokio::task::JoinSet;
 /// use weft_context::follow::tokio::JoinSetExt;
 ///
 /// # let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build()?;
@@ -143,5 +143,5 @@ impl<T: 'static> JoinSetExt<T> for JoinSet<T> {
 mod sealed {
     /// Sealed so methods can be added to [`super::JoinSetExt`] without a breaking change.
     pub trait Sealed {}
-    impl<T> Sealed for ::tokio::task::JoinSet<T> {}
+    impl<T> Sealed for tokio::task::JoinSet<T> {}
 }

@@ -147,7 +147,7 @@ pub fn attach_context_with(carrier: &Carrier, options: AttachOptions) -> AttachG
     } else {
         DistributedTracing::Allow
     };
-    policy::decide(carried, mode, Absent::NewRoot).attach()
+    policy::decide(&Context::current(), carried, mode, Absent::NewRoot).attach()
 }
 
 /// Reads the three fields straight from the carrier, with no intermediate allocation.

@@ -3,7 +3,7 @@
 //! `key=value;property;k=v, key2=value2`: application entries that travel with the
 //! trace. Keys are RFC 7230 tokens; values are percent-encoded UTF-8; properties after
 //! `;` are opaque to the spec and kept verbatim as the entry's
-//! [`BaggageMetadata`](opentelemetry::baggage::BaggageMetadata).
+//! [`BaggageMetadata`].
 //!
 //! **Encoding, both directions.** The spec's values are percent-encoded and `+` is an
 //! ordinary character (<https://www.w3.org/TR/baggage/#value>). OpenTelemetry Python

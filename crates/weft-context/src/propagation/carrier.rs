@@ -63,12 +63,8 @@ impl Carrier {
 
     /// Sets a header, keeping its position if it was already there, and returns the
     /// previous value. The name is stored lowercase.
-    pub fn insert(
-        &mut self,
-        name: impl Into<Cow<'static, str>>,
-        value: impl Into<String>,
-    ) -> Option<String> {
-        let name = lowercase(name.into());
+    pub fn insert(&mut self, name: impl AsRef<str>, value: impl Into<String>) -> Option<String> {
+        let name = intern(name.as_ref());
         let value = value.into();
         match self.position(&name) {
             Some(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
@@ -85,8 +81,8 @@ impl Carrier {
     }
 
     /// The headers in order, as `(name, value)`.
-    pub fn iter(&self) -> Iter<'_> {
-        Iter(self.entries.iter())
+    pub fn iter(&self) -> CarrierIter<'_> {
+        CarrierIter(self.entries.iter())
     }
 
     /// Orders the known fields first (`traceparent`, `tracestate`, `baggage`), then the
@@ -111,22 +107,18 @@ impl Carrier {
 
 /// Lowercases a header name; the fields weft knows map to their `'static` names, so
 /// the common case allocates nothing.
-fn lowercase(name: Cow<'static, str>) -> Cow<'static, str> {
-    if let Some(field) = FIELDS.iter().find(|f| f.eq_ignore_ascii_case(&name)) {
-        return Cow::Borrowed(field);
-    }
-    if name.bytes().any(|b| b.is_ascii_uppercase()) {
-        Cow::Owned(name.to_ascii_lowercase())
-    } else {
-        name
+fn intern(name: &str) -> Cow<'static, str> {
+    match FIELDS.iter().find(|field| field.eq_ignore_ascii_case(name)) {
+        Some(field) => Cow::Borrowed(field),
+        None => Cow::Owned(name.to_ascii_lowercase()),
     }
 }
 
 /// Iterator over a [`Carrier`]'s `(name, value)` pairs, in order.
 #[derive(Debug, Clone)]
-pub struct Iter<'a>(std::slice::Iter<'a, (Cow<'static, str>, String)>);
+pub struct CarrierIter<'a>(std::slice::Iter<'a, (Cow<'static, str>, String)>);
 
-impl<'a> Iterator for Iter<'a> {
+impl<'a> Iterator for CarrierIter<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -140,18 +132,18 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
-impl ExactSizeIterator for Iter<'_> {}
+impl ExactSizeIterator for CarrierIter<'_> {}
 
 impl<'a> IntoIterator for &'a Carrier {
     type Item = (&'a str, &'a str);
-    type IntoIter = Iter<'a>;
+    type IntoIter = CarrierIter<'a>;
 
-    fn into_iter(self) -> Iter<'a> {
+    fn into_iter(self) -> CarrierIter<'a> {
         self.iter()
     }
 }
 
-impl<N: Into<Cow<'static, str>>, V: Into<String>> FromIterator<(N, V)> for Carrier {
+impl<N: AsRef<str>, V: Into<String>> FromIterator<(N, V)> for Carrier {
     fn from_iter<T: IntoIterator<Item = (N, V)>>(iter: T) -> Self {
         let mut carrier = Carrier::new();
         carrier.extend(iter);
@@ -159,7 +151,7 @@ impl<N: Into<Cow<'static, str>>, V: Into<String>> FromIterator<(N, V)> for Carri
     }
 }
 
-impl<N: Into<Cow<'static, str>>, V: Into<String>> Extend<(N, V)> for Carrier {
+impl<N: AsRef<str>, V: Into<String>> Extend<(N, V)> for Carrier {
     fn extend<T: IntoIterator<Item = (N, V)>>(&mut self, iter: T) {
         for (name, value) in iter {
             self.insert(name, value);
@@ -211,12 +203,7 @@ fn write_python_str(f: &mut fmt::Formatter<'_>, s: &str) -> fmt::Result {
 /// Lets any OpenTelemetry propagator write into a carrier.
 impl Injector for Carrier {
     fn set(&mut self, key: &str, value: String) {
-        // Known fields map to their static names without an allocation.
-        let name = match FIELDS.iter().find(|f| f.eq_ignore_ascii_case(key)) {
-            Some(field) => Cow::Borrowed(*field),
-            None => Cow::Owned(key.to_owned()),
-        };
-        self.insert(name, value);
+        self.insert(key, value);
     }
 
     fn reserve(&mut self, additional: usize) {

@@ -4,7 +4,6 @@
 //! (<https://opentelemetry.io/docs/specs/otel/context/env-carriers/>): names
 //! uppercased (`TRACEPARENT`, `TRACESTATE`, `BAGGAGE`), values unchanged.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -19,7 +18,8 @@ use super::wire::{FIELDS, log_ignored};
 impl Carrier {
     /// The carrier as environment variables for a child process: each name uppercased,
     /// with any character other than a letter, digit or `_` replaced by `_`.
-    /// An entry whose value holds a NUL byte (which no environment can hold) is left out.
+    /// An entry with an empty name, or a value holding a NUL byte, is left out: no
+    /// environment can hold it.
     ///
     /// ```
     /// use weft_context::propagation::Carrier;
@@ -32,7 +32,7 @@ impl Carrier {
     /// ```
     pub fn to_env_vars(&self) -> Vec<(String, String)> {
         self.iter()
-            .filter(|(_, value)| !value.contains('\0'))
+            .filter(|(name, value)| !name.is_empty() && !value.contains('\0'))
             .map(|(name, value)| (env_name(name), value.to_owned()))
             .collect()
     }
@@ -133,10 +133,7 @@ fn env_name(name: &str) -> String {
 impl<S: std::hash::BuildHasher> From<HashMap<String, String, S>> for Carrier {
     /// Known fields first, then the rest by name: a `HashMap` has no order to keep.
     fn from(map: HashMap<String, String, S>) -> Self {
-        let mut carrier: Carrier = map
-            .into_iter()
-            .map(|(n, v)| (Cow::Owned(n), v))
-            .collect::<Carrier>();
+        let mut carrier: Carrier = map.into_iter().collect();
         carrier.sort_canonically();
         carrier
     }

@@ -30,7 +30,7 @@ pub use attach::{
     get_context,
 };
 pub use baggage::{BaggageError, decode_baggage, format_baggage, parse_baggage};
-pub use carrier::{Carrier, Iter};
+pub use carrier::{Carrier, CarrierIter};
 pub use new_root::preserve_on_new_root;
 pub use policy::{
     DistributedTracing, Extraction, LINK_REASON_ATTRIBUTE, LINK_REASON_DENIED, PolicyError,

@@ -178,7 +178,12 @@ impl Extraction {
 /// trace context: an empty or invalid carrier gives a new root (except under
 /// [`Deny`](DistributedTracing::Deny), which always keeps the local parent).
 pub fn extract_third_party(carrier: &(impl Extractor + ?Sized)) -> Extraction {
-    decide(wire::extract(carrier), policy(), Absent::NewRoot)
+    decide(
+        &Context::current(),
+        wire::extract(carrier),
+        policy(),
+        Absent::NewRoot,
+    )
 }
 
 /// The remote parent that [`WeftPropagator`](super::WeftPropagator) kept out under
@@ -200,59 +205,49 @@ pub(crate) enum Absent {
     KeepBase,
 }
 
-/// Decides under `mode` and warns if it must. First-party callers pass
-/// [`DistributedTracing::Allow`].
-pub(crate) fn decide(carried: Carried, mode: DistributedTracing, absent: Absent) -> Extraction {
-    // The current context is only borrowed while deciding; the warning sink runs after.
-    let (extraction, continued) = Context::map_current(|base| resolve(base, carried, mode, absent));
-    if continued && mode == DistributedTracing::Warn {
-        warn_once();
-    }
-    extraction
-}
-
-/// Like [`decide`], from a given base context (the propagator's `extract_with_context`).
-pub(crate) fn decide_from(
+/// Decides under `mode`, from `base`, and warns if it must. First-party callers pass
+/// [`DistributedTracing::Allow`]. The base is passed (not borrowed from the current
+/// context) so that the warning sink, which may log, runs with no borrow held.
+pub(crate) fn decide(
     base: &Context,
     carried: Carried,
     mode: DistributedTracing,
+    absent: Absent,
 ) -> Extraction {
-    let (extraction, continued) = resolve(base, carried, mode, Absent::KeepBase);
-    if continued && mode == DistributedTracing::Warn {
+    let warn = mode == DistributedTracing::Warn && carried.span_context.is_some();
+    let extraction = resolve(base, carried, mode, absent);
+    if warn {
         warn_once();
     }
     extraction
 }
 
-/// Builds the context; the flag says whether a remote parent was continued.
 fn resolve(
     base: &Context,
     carried: Carried,
     mode: DistributedTracing,
     absent: Absent,
-) -> (Extraction, bool) {
+) -> Extraction {
     let Carried {
         span_context,
         baggage,
     } = carried;
-    let (cx, link, continued) = match span_context {
-        Some(remote) if mode == DistributedTracing::Deny => (
-            base.with_value(DeniedParent(remote.clone())),
-            Some(remote),
-            false,
-        ),
-        Some(remote) => (base.with_remote_span_context(remote), None, true),
+    let (cx, link) = match span_context {
+        Some(remote) if mode == DistributedTracing::Deny => {
+            (base.with_value(DeniedParent(remote.clone())), Some(remote))
+        }
+        Some(remote) => (base.with_remote_span_context(remote), None),
         None if mode == DistributedTracing::Deny || absent == Absent::KeepBase => {
-            (base.clone(), None, false)
+            (base.clone(), None)
         }
         // A new root: the span goes, the other values stay (see new_root.rs for the limits).
-        None if base.has_active_span() => (new_root::without_span(base), None, false),
-        None => (base.clone(), None, false),
+        None if base.has_active_span() => (new_root::without_span(base), None),
+        None => (base.clone(), None),
     };
     let cx = match baggage {
         Some(baggage) => cx.with_baggage(baggage),
         None if absent == Absent::KeepBase || cx.baggage().is_empty() => cx,
         None => cx.with_cleared_baggage(),
     };
-    (Extraction { context: cx, link }, continued)
+    Extraction { context: cx, link }
 }

@@ -13,7 +13,7 @@ use opentelemetry::Context;
 use opentelemetry::propagation::text_map_propagator::FieldIter;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 
-use super::policy::{self, decide_from};
+use super::policy::{self, Absent};
 use super::wire::{self, BAGGAGE, FIELDS};
 
 /// W3C `traceparent` + `tracestate` + `baggage` in one propagator, whose extraction is
@@ -30,7 +30,8 @@ use super::wire::{self, BAGGAGE, FIELDS};
 /// use opentelemetry::propagation::TextMapPropagator;
 /// use weft_context::propagation::WeftPropagator;
 ///
-/// let fields: Vec<&str> = WeftPropagator::new().fields().collect();
+/// let propagator = WeftPropagator::new();
+/// let fields: Vec<&str> = propagator.fields().collect();
 /// assert_eq!(fields, ["traceparent", "tracestate", "baggage"]);
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
@@ -50,8 +51,19 @@ impl TextMapPropagator for WeftPropagator {
         wire::inject(cx, injector, |err| wire::log_ignored(BAGGAGE, &err));
     }
 
+    /// From the current context, without holding a borrow of it: the warning sink may log.
+    fn extract(&self, extractor: &dyn Extractor) -> Context {
+        self.extract_with_context(&Context::current(), extractor)
+    }
+
     fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
-        decide_from(cx, wire::extract(extractor), policy::policy()).context
+        policy::decide(
+            cx,
+            wire::extract(extractor),
+            policy::policy(),
+            Absent::KeepBase,
+        )
+        .context
     }
 
     fn fields(&self) -> FieldIter<'_> {

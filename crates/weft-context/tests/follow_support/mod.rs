@@ -8,7 +8,10 @@
 //! holds every span name, who its parent is, whether that parent is remote, and the
 //! helper checks that every child shares its parent's trace id.
 
-#![allow(dead_code, reason = "each test binary uses a different part of this module")]
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of this module"
+)]
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -31,7 +34,11 @@ impl Harness {
             .with_simple_exporter(exporter.clone())
             .build();
         let tracer = provider.tracer("weft-context-follow-tests");
-        Self { exporter, tracer, _provider: provider }
+        Self {
+            exporter,
+            tracer,
+            _provider: provider,
+        }
     }
 
     pub(crate) fn tracer(&self) -> &SdkTracer {
@@ -101,7 +108,10 @@ impl From<&SpanData> for SpanRow {
 }
 
 pub(crate) fn trace_count(rows: &[SpanRow]) -> usize {
-    rows.iter().map(|r| r.trace_id.as_str()).collect::<BTreeSet<_>>().len()
+    rows.iter()
+        .map(|r| r.trace_id.as_str())
+        .collect::<BTreeSet<_>>()
+        .len()
 }
 
 /// Renders spans as an indented tree, one span per line, children sorted by name.
@@ -123,7 +133,10 @@ pub(crate) fn tree(rows: &[SpanRow]) -> String {
                     "span {:?} is in another trace than its parent {:?}",
                     row.name, parent.name
                 );
-                children.entry(parent.span_id.as_str()).or_default().push(row);
+                children
+                    .entry(parent.span_id.as_str())
+                    .or_default()
+                    .push(row);
             }
             None => roots.push(row),
         }
@@ -151,7 +164,10 @@ fn render(
             out.push_str(" (remote parent)");
         }
         out.push('\n');
-        let kids = children.get(row.span_id.as_str()).cloned().unwrap_or_default();
+        let kids = children
+            .get(row.span_id.as_str())
+            .cloned()
+            .unwrap_or_default();
         render(out, kids, children, depth + 1, invalid);
     }
 }

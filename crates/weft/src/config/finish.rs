@@ -76,6 +76,8 @@ impl ConfigBuilder {
             default_parent,
         }));
         crate::level::lower_floor(settings.min_level);
+        // A local instance rides in the Context: an attach that starts a new root must keep it.
+        weft_context::propagation::preserve_on_new_root::<crate::pipeline::ScopedPipeline>();
         if !self.local {
             install_global(&pipeline, &settings, self.install_tracing_subscriber.unwrap_or(true))?;
         }

@@ -79,7 +79,7 @@ impl CommandExt for std::process::Command {
 }
 
 #[cfg(feature = "tokio")]
-impl EnvTarget for ::tokio::process::Command {
+impl EnvTarget for tokio::process::Command {
     fn set(&mut self, name: &str, value: &str) {
         self.env(name, value);
     }
@@ -90,7 +90,7 @@ impl EnvTarget for ::tokio::process::Command {
 }
 
 #[cfg(feature = "tokio")]
-impl CommandExt for ::tokio::process::Command {
+impl CommandExt for tokio::process::Command {
     fn with_current_context(&mut self) -> &mut Self {
         self.with_context(&get_context())
     }
@@ -106,5 +106,5 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for std::process::Command {}
     #[cfg(feature = "tokio")]
-    impl Sealed for ::tokio::process::Command {}
+    impl Sealed for tokio::process::Command {}
 }

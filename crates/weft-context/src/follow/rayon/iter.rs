@@ -1,8 +1,8 @@
 //! [`ParallelIteratorExt`] and its adapter [`InContext`].
 
 use opentelemetry::Context;
-use ::rayon::iter::plumbing::{Consumer, ProducerCallback, UnindexedConsumer};
-use ::rayon::iter::{IndexedParallelIterator, ParallelIterator};
+use rayon::iter::plumbing::{Consumer, ProducerCallback, UnindexedConsumer};
+use rayon::iter::{IndexedParallelIterator, ParallelIterator};
 
 use super::plumbing::{ContextCallback, ContextConsumer};
 

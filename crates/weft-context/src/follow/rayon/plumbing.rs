@@ -14,7 +14,7 @@
 //! thread steals it. A context clone is two `Arc` increments.
 
 use opentelemetry::{Context, ContextGuard};
-use ::rayon::iter::plumbing::{
+use rayon::iter::plumbing::{
     Consumer, Folder, Producer, ProducerCallback, Reducer, UnindexedConsumer,
 };
 

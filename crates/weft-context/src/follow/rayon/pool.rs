@@ -21,7 +21,7 @@ pub fn spawn<F>(f: F)
 where
     F: FnOnce() + Send + 'static,
 {
-    ::rayon::spawn(wrap(f));
+    rayon::spawn(wrap(f));
 }
 
 /// Like [`rayon::join`]; both closures run in the context that is current now.
@@ -36,7 +36,7 @@ where
     RB: Send,
 {
     let cx = Context::current();
-    ::rayon::join(wrap_with(cx.clone(), a), wrap_with(cx, b))
+    rayon::join(wrap_with(cx.clone(), a), wrap_with(cx, b))
 }
 
 /// Context-carrying entry points on a custom [`rayon::ThreadPool`].
@@ -50,13 +50,13 @@ where
 /// use rayon::prelude::*;
 /// use weft_context::follow::rayon::{ParallelIteratorExt, ThreadPoolExt};
 ///
-/// let pool = ::rayon::ThreadPoolBuilder::new().num_threads(2).build()?;
+/// let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build()?;
 /// let _guard = Context::current_with_baggage([KeyValue::new("k", "v")]).attach();
 /// let n = pool.install_in_current_context(|| {
 ///     (0..10).into_par_iter().in_current_context().filter(|_| Context::current().baggage().len() == 1).count()
 /// });
 /// assert_eq!(n, 10);
-/// # Ok::<(), ::rayon::ThreadPoolBuildError>(())
+/// # Ok::<(), rayon::ThreadPoolBuildError>(())
 /// ```
 pub trait ThreadPoolExt: sealed::Sealed {
     /// Like [`rayon::ThreadPool::install`]; `op` runs in the context current now.
@@ -71,7 +71,7 @@ pub trait ThreadPoolExt: sealed::Sealed {
         OP: FnOnce() + Send + 'static;
 }
 
-impl ThreadPoolExt for ::rayon::ThreadPool {
+impl ThreadPoolExt for rayon::ThreadPool {
     fn install_in_current_context<OP, R>(&self, op: OP) -> R
     where
         OP: FnOnce() -> R + Send,
@@ -92,5 +92,5 @@ impl ThreadPoolExt for ::rayon::ThreadPool {
 mod sealed {
     /// Sealed so methods can be added to [`super::ThreadPoolExt`] without a breaking change.
     pub trait Sealed {}
-    impl Sealed for ::rayon::ThreadPool {}
+    impl Sealed for rayon::ThreadPool {}
 }

@@ -34,7 +34,7 @@ where
     R: Send,
 {
     let cx = Context::current();
-    ::rayon::scope(move |inner| run_in(cx, || op(&Scope { inner })))
+    rayon::scope(move |inner| run_in(cx, || op(&Scope { inner })))
 }
 
 /// The scope handed out by [`scope`]: a [`rayon::Scope`] whose `spawn` carries the current
@@ -44,7 +44,7 @@ where
 /// scope it wraps. Closures that take `|s|` never need to name either.
 #[derive(Clone, Copy, Debug)]
 pub struct Scope<'s, 'scope> {
-    inner: &'s ::rayon::Scope<'scope>,
+    inner: &'s rayon::Scope<'scope>,
 }
 
 impl<'s, 'scope> Scope<'s, 'scope> {
@@ -61,7 +61,7 @@ impl<'s, 'scope> Scope<'s, 'scope> {
 
     /// The underlying rayon scope; its `spawn` does **not** carry the context.
     #[must_use]
-    pub fn as_rayon(&self) -> &'s ::rayon::Scope<'scope> {
+    pub fn as_rayon(&self) -> &'s rayon::Scope<'scope> {
         self.inner
     }
 }

@@ -123,7 +123,6 @@ impl Builder {
     }
 
     /// Unwraps the `std` builder, for options this wrapper does not mirror.
-    #[must_use]
     pub fn into_std(self) -> std::thread::Builder {
         self.inner
     }
