@@ -78,15 +78,15 @@ impl Pipeline {
     }
 
     pub(crate) fn send_start(&self, record: SpanRecord) {
-        self.send(Msg::Start(record));
+        self.send(Msg::Start(Box::new(record)));
     }
 
-    pub(crate) fn send_end(&self, trace_id: TraceId, span_id: SpanId, end_ns: u64, late: LateFields) {
+    pub(crate) fn send_end(&self, trace_id: TraceId, span_id: SpanId, end_ns: u64, late: Option<Box<LateFields>>) {
         self.send(Msg::End { trace_id, span_id, end_ns, late });
     }
 
     pub(crate) fn send_log(&self, record: SpanRecord) {
-        self.send(Msg::Log(record));
+        self.send(Msg::Log(Box::new(record)));
     }
 
     fn send(&self, msg: Msg) {

@@ -64,7 +64,8 @@ pub struct Span {
 #[derive(Debug)]
 struct Recording {
     pipeline: Pipeline,
-    late: Mutex<LateFields>,
+    /// What was added after the start; boxed lazily, since most spans add nothing.
+    late: Mutex<Option<Box<LateFields>>>,
 }
 
 impl Span {
@@ -126,7 +127,7 @@ impl Span {
             thread: ThreadInfo::current(),
             scope: args.scope,
         });
-        Span { cx: Some(cx), rec: Some(Recording { pipeline, late: Mutex::new(LateFields::default()) }) }
+        Span { cx: Some(cx), rec: Some(Recording { pipeline, late: Mutex::new(None) }) }
     }
 
     /// The span's W3C identity, if it has one (a filtered-out span has none).
@@ -240,7 +241,7 @@ impl Span {
         if let Some(rec) = &self.rec {
             // A poisoned lock only means another thread panicked mid-update: keep recording.
             let mut late = rec.late.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            f(&mut late);
+            f(late.get_or_insert_with(Box::default));
         }
     }
 }

@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 /// A message from the application's threads.
 #[derive(Debug)]
 pub(crate) enum Msg {
-    /// A sampled span started (carries its attributes as they were at start).
-    Start(SpanRecord),
-    /// That span ended, with what it gathered since.
-    End { trace_id: TraceId, span_id: SpanId, end_ns: u64, late: LateFields },
+    /// A sampled span started (carries its attributes as they were at start). Boxed so
+    /// the queue, the open-span map and the batch move a pointer, not the record.
+    Start(Box<SpanRecord>),
+    /// That span ended, with what it gathered since (`None`: nothing, the usual case).
+    End { trace_id: TraceId, span_id: SpanId, end_ns: u64, late: Option<Box<LateFields>> },
     /// A log (complete on arrival).
-    Log(SpanRecord),
+    Log(Box<SpanRecord>),
 }
 
 /// How a flush or shutdown request is answered.
@@ -62,14 +63,48 @@ pub(crate) struct WorkerSettings {
 }
 
 struct Open {
-    record: SpanRecord,
+    record: Box<SpanRecord>,
     pending_sent: bool,
 }
 
+/// The open-span map's key: span ids are random (or unique counters), so the span id
+/// itself, mixed once, is a good hash; SipHash would cost more than the rest of the
+/// map operation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct OpenKey(TraceId, SpanId);
+
+impl std::hash::Hash for OpenKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(u64::from_be_bytes(self.1.to_bytes()));
+    }
+}
+
+/// A hasher for [`OpenKey`]: one multiply of the span id (Fibonacci hashing).
+#[derive(Default)]
+struct SpanIdHasher(u64);
+
+impl std::hash::Hasher for SpanIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x100_0000_01B3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type OpenMap = HashMap<OpenKey, Open, std::hash::BuildHasherDefault<SpanIdHasher>>;
+
 struct Worker {
     settings: WorkerSettings,
-    open: HashMap<(TraceId, SpanId), Open>,
-    batch: Vec<SpanRecord>,
+    open: OpenMap,
+    batch: Vec<Box<SpanRecord>>,
+    /// The batch as exporters see it (a slice of records), reused between flushes.
+    flat: Vec<SpanRecord>,
     failed: Vec<bool>,
 }
 
@@ -82,7 +117,7 @@ pub(crate) fn spawn(
     std::thread::Builder::new().name("weft-export".into()).spawn(move || {
         crate::suppress::suppress_this_thread();
         let failed = vec![false; settings.exporters.len()];
-        let mut worker = Worker { settings, open: HashMap::new(), batch: Vec::new(), failed };
+        let mut worker = Worker { settings, open: OpenMap::default(), batch: Vec::new(), flat: Vec::new(), failed };
         worker.run(&rx, &control);
     })
 }
@@ -150,14 +185,16 @@ impl Worker {
                     self.settings.dropped.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
-                let key = (record.span_context.trace_id(), record.span_context.span_id());
+                let key = OpenKey(record.span_context.trace_id(), record.span_context.span_id());
                 self.open.insert(key, Open { record, pending_sent: false });
             }
-            Msg::End { trace_id, span_id, end_ns, late } => match self.open.remove(&(trace_id, span_id)) {
+            Msg::End { trace_id, span_id, end_ns, late } => match self.open.remove(&OpenKey(trace_id, span_id)) {
                 Some(open) => {
                     let mut record = open.record;
                     record.end_ns = end_ns.max(record.start_ns);
-                    late.apply_to(&mut record);
+                    if let Some(late) = late {
+                        late.apply_to(&mut record);
+                    }
                     self.batch.push(record);
                 }
                 None => {
@@ -175,13 +212,13 @@ impl Worker {
 
     fn flush(&mut self) {
         if self.settings.pending_spans {
-            let mut pending: Vec<SpanRecord> = self
+            let mut pending: Vec<Box<SpanRecord>> = self
                 .open
                 .values_mut()
                 .filter(|o| !o.pending_sent)
                 .map(|o| {
                     o.pending_sent = true;
-                    pending_record(&o.record)
+                    Box::new(pending_record(&o.record))
                 })
                 .collect();
             // Pending records go first, as Logfire exports them, in start order.
@@ -192,16 +229,19 @@ impl Worker {
         if self.batch.is_empty() {
             return;
         }
+        // Exporters take a slice of records: move them out of their boxes once per batch.
+        self.flat.clear();
+        self.flat.extend(self.batch.drain(..).map(|b| *b));
         for (i, (target, e)) in self.settings.exporters.iter_mut().enumerate() {
-            if let Err(err) = e.export(&self.batch) {
-                self.settings.dropped.fetch_add(self.batch.len() as u64, Ordering::Relaxed);
+            if let Err(err) = e.export(&self.flat) {
+                self.settings.dropped.fetch_add(self.flat.len() as u64, Ordering::Relaxed);
                 if !self.failed[i] {
                     self.failed[i] = true;
-                    crate::diagnostics::export_failed(target, self.batch.len(), &err);
+                    crate::diagnostics::export_failed(target, self.flat.len(), &err);
                 }
             }
         }
-        self.batch.clear();
+        self.flat.clear();
     }
 }
 
