@@ -7,7 +7,10 @@ use weft::export::memory::MemoryExporter;
 
 fn main() -> Result<(), weft::ConfigureError> {
     let memory = MemoryExporter::default();
-    let weft = weft::configure().service_name("hello").exporter(memory.clone()).finish()?;
+    let weft = weft::configure()
+        .service_name("hello")
+        .exporter(memory.clone())
+        .finish()?;
 
     let user = "ada";
     {

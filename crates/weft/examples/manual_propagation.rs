@@ -8,7 +8,10 @@ use weft::export::memory::MemoryExporter;
 
 fn main() -> Result<(), weft::ConfigureError> {
     let memory = MemoryExporter::default();
-    let weft = weft::configure().service_name("manual-propagation").exporter(memory.clone()).finish()?;
+    let weft = weft::configure()
+        .service_name("manual-propagation")
+        .exporter(memory.clone())
+        .finish()?;
 
     let ctx = {
         let _parent = weft::span!("parent").entered();

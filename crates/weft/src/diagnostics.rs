@@ -4,7 +4,6 @@
 //! in trouble. Each message has a dotted name (as OpenTelemetry's self-diagnostics do)
 //! so it can be searched for.
 
-
 /// The export queue is full: records are being dropped.
 pub(crate) fn queue_full(dropped_so_far: u64) {
     eprintln!(

@@ -37,7 +37,9 @@ impl IdSource {
                 let id = (u128::from(ms & 0xFFFF_FFFF_FFFF) << 80) | (random >> 48);
                 TraceId::from(id.max(1))
             }
-            IdSource::Sequential { traces, .. } => TraceId::from(u128::from(traces.fetch_add(1, Ordering::Relaxed))),
+            IdSource::Sequential { traces, .. } => {
+                TraceId::from(u128::from(traces.fetch_add(1, Ordering::Relaxed)))
+            }
         }
     }
 
@@ -49,13 +51,18 @@ impl IdSource {
                     return SpanId::from(id);
                 }
             },
-            IdSource::Sequential { spans, .. } => SpanId::from(spans.fetch_add(1, Ordering::Relaxed)),
+            IdSource::Sequential { spans, .. } => {
+                SpanId::from(spans.fetch_add(1, Ordering::Relaxed))
+            }
         }
     }
 
     /// Trace ids and span ids each counting from 1.
     pub(crate) fn sequential() -> IdSource {
-        IdSource::Sequential { traces: AtomicU64::new(1), spans: AtomicU64::new(1) }
+        IdSource::Sequential {
+            traces: AtomicU64::new(1),
+            spans: AtomicU64::new(1),
+        }
     }
 
     pub(crate) fn is_random(&self) -> bool {
@@ -81,10 +88,15 @@ mod tests {
     #[test]
     fn random_trace_ids_start_with_the_time() {
         let ids = IdSource::Random;
-        let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis()) as u128;
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
         let id = u128::from_be_bytes(ids.new_trace_id().to_bytes());
         let stamped = id >> 80;
-        assert!(stamped.abs_diff(ms & 0xFFFF_FFFF_FFFF) < 5_000, "{stamped} vs {ms}");
+        assert!(
+            stamped.abs_diff(ms & 0xFFFF_FFFF_FFFF) < 5_000,
+            "{stamped} vs {ms}"
+        );
         assert_ne!(ids.new_trace_id(), ids.new_trace_id());
         assert_ne!(ids.new_span_id(), SpanId::INVALID);
     }

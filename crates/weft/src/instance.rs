@@ -25,7 +25,11 @@ const SHUTDOWN_WAIT: Duration = Duration::from_secs(15);
 
 impl Weft {
     pub(crate) fn new(pipeline: Pipeline, global: bool, settings: Settings) -> Self {
-        Weft { pipeline, global, settings }
+        Weft {
+            pipeline,
+            global,
+            settings,
+        }
     }
 
     /// The settings in use.
@@ -43,16 +47,29 @@ impl Weft {
     /// async code use [`Weft::force_flush_async`].
     pub fn force_flush(&self) -> bool {
         let (tx, rx) = std::sync::mpsc::channel();
-        if self.pipeline.0.control.send(Control::Flush(Reply::Sync(tx))).is_err() {
+        if self
+            .pipeline
+            .0
+            .control
+            .send(Control::Flush(Reply::Sync(tx)))
+            .is_err()
+        {
             return false;
         }
-        rx.recv_timeout(self.settings.export_timeout + SHUTDOWN_WAIT).is_ok()
+        rx.recv_timeout(self.settings.export_timeout + SHUTDOWN_WAIT)
+            .is_ok()
     }
 
     /// [`Weft::force_flush`] for async code: awaits without blocking the runtime.
     pub async fn force_flush_async(&self) -> bool {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        if self.pipeline.0.control.send(Control::Flush(Reply::Async(tx))).is_err() {
+        if self
+            .pipeline
+            .0
+            .control
+            .send(Control::Flush(Reply::Async(tx)))
+            .is_err()
+        {
             return false;
         }
         rx.await.is_ok()
@@ -65,10 +82,22 @@ impl Weft {
             return;
         }
         let (tx, rx) = std::sync::mpsc::channel();
-        if self.pipeline.0.control.send(Control::Shutdown(Reply::Sync(tx))).is_ok() {
+        if self
+            .pipeline
+            .0
+            .control
+            .send(Control::Shutdown(Reply::Sync(tx)))
+            .is_ok()
+        {
             let _ = rx.recv_timeout(self.settings.export_timeout + SHUTDOWN_WAIT);
         }
-        let handle = self.pipeline.0.worker.lock().ok().and_then(|mut h| h.take());
+        let handle = self
+            .pipeline
+            .0
+            .worker
+            .lock()
+            .ok()
+            .and_then(|mut h| h.take());
         if let Some(handle) = handle {
             // The worker has answered (or timed out); joining a finished thread is quick.
             if handle.is_finished() {

@@ -24,13 +24,16 @@
 mod clock;
 mod config;
 mod diagnostics;
-mod future;
 pub mod export;
+mod future;
 mod ids;
 mod instance;
+#[cfg(any(feature = "tower", feature = "reqwest"))]
+pub mod integrations;
 mod level;
 mod log;
 mod macros;
+pub mod messaging;
 mod otel_bridge;
 mod pipeline;
 mod record;
@@ -54,13 +57,24 @@ pub use span::{Entered, EnteredSpan, Span};
 pub use tracing_layer::{WeftLayer, tracing_layer};
 pub use value::{JsonKind, Value};
 
-pub use weft_context::propagation::{
-    AttachGuard, AttachOptions, Carrier, DistributedTracing, attach_context, attach_context_with, get_context,
-};
 /// Context that follows the work onto threads, pools, rayon, tokio tasks and child processes.
 pub use weft_context::follow;
+/// Child processes that inherit the current context through `TRACEPARENT`.
+pub use weft_context::follow::process;
+/// rayon work that carries the current context (`.in_current_context()`, `spawn`, `join`, `scope`).
+#[cfg(feature = "rayon")]
+pub use weft_context::follow::rayon;
+/// Drop-in `std::thread` twins that carry the current context: `weft::thread::spawn(f)`.
+pub use weft_context::follow::thread;
+/// tokio tasks that carry the current context: `weft::tokio::spawn(fut)`.
+#[cfg(feature = "tokio")]
+pub use weft_context::follow::tokio;
 /// W3C Trace Context and Baggage: codecs, carriers and the `distributed_tracing` policy.
 pub use weft_context::propagation;
+pub use weft_context::propagation::{
+    AttachGuard, AttachOptions, Carrier, DistributedTracing, attach_context, attach_context_with,
+    get_context,
+};
 
 #[cfg(feature = "macros")]
 pub use weft_macros::instrument;

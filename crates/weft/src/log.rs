@@ -66,7 +66,11 @@ pub(crate) fn emit(args: LogArgs) {
         events: Vec::new(),
         links: Vec::new(),
         // Logfire marks `error` and `fatal` logs as failed.
-        status: if args.level >= Level::Error { Status::Error(String::new()) } else { Status::Unset },
+        status: if args.level >= Level::Error {
+            Status::Error(String::new())
+        } else {
+            Status::Unset
+        },
         code: args.code,
         thread: ThreadInfo::current(),
         scope: args.scope,

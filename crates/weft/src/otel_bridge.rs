@@ -29,7 +29,9 @@ impl WeftTracerProvider {
 impl opentelemetry::trace::TracerProvider for WeftTracerProvider {
     type Tracer = WeftTracer;
     fn tracer_with_scope(&self, scope: InstrumentationScope) -> WeftTracer {
-        WeftTracer { scope: Cow::Owned(scope.name().to_owned()) }
+        WeftTracer {
+            scope: Cow::Owned(scope.name().to_owned()),
+        }
     }
 }
 
@@ -43,7 +45,12 @@ impl opentelemetry::trace::Tracer for WeftTracer {
     type Span = WeftOtelSpan;
 
     fn build_with_context(&self, builder: SpanBuilder, parent_cx: &Context) -> WeftOtelSpan {
-        let attributes = builder.attributes.unwrap_or_default().iter().map(attribute).collect();
+        let attributes = builder
+            .attributes
+            .unwrap_or_default()
+            .iter()
+            .map(attribute)
+            .collect();
         let links = builder
             .links
             .unwrap_or_default()
@@ -57,7 +64,9 @@ impl opentelemetry::trace::Tracer for WeftTracer {
             name: builder.name,
             template: None,
             level: None,
-            kind: builder.span_kind.unwrap_or(opentelemetry::trace::SpanKind::Internal),
+            kind: builder
+                .span_kind
+                .unwrap_or(opentelemetry::trace::SpanKind::Internal),
             code: None,
             attributes,
             links,
@@ -75,14 +84,22 @@ pub struct WeftOtelSpan {
 }
 
 impl opentelemetry::trace::Span for WeftOtelSpan {
-    fn add_event_with_timestamp<T>(&mut self, name: T, timestamp: SystemTime, attributes: Vec<KeyValue>)
-    where
+    fn add_event_with_timestamp<T>(
+        &mut self,
+        name: T,
+        timestamp: SystemTime,
+        attributes: Vec<KeyValue>,
+    ) where
         T: Into<Cow<'static, str>>,
     {
         let time_ns = timestamp
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
-        self.span.add_event(name.into(), time_ns, attributes.iter().map(attribute).collect());
+        self.span.add_event(
+            name.into(),
+            time_ns,
+            attributes.iter().map(attribute).collect(),
+        );
     }
 
     fn span_context(&self) -> &SpanContext {
@@ -114,7 +131,8 @@ impl opentelemetry::trace::Span for WeftOtelSpan {
     }
 
     fn add_link(&mut self, span_context: SpanContext, attributes: Vec<KeyValue>) {
-        self.span.add_link(span_context, attributes.iter().map(attribute).collect());
+        self.span
+            .add_link(span_context, attributes.iter().map(attribute).collect());
     }
 
     fn end_with_timestamp(&mut self, _timestamp: SystemTime) {
@@ -134,7 +152,9 @@ fn attribute(kv: &KeyValue) -> Attribute {
             Array::Bool(v) => Value::from_serialize(v),
             Array::I64(v) => Value::from_serialize(v),
             Array::F64(v) => Value::from_serialize(v),
-            Array::String(v) => Value::from_serialize(&v.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+            Array::String(v) => {
+                Value::from_serialize(&v.iter().map(|s| s.as_str()).collect::<Vec<_>>())
+            }
             _ => Value::Str(Cow::Owned(a.to_string())),
         },
         other => Value::Str(Cow::Owned(other.to_string())),

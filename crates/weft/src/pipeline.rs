@@ -81,8 +81,19 @@ impl Pipeline {
         self.send(Msg::Start(Box::new(record)));
     }
 
-    pub(crate) fn send_end(&self, trace_id: TraceId, span_id: SpanId, end_ns: u64, late: Option<Box<LateFields>>) {
-        self.send(Msg::End { trace_id, span_id, end_ns, late });
+    pub(crate) fn send_end(
+        &self,
+        trace_id: TraceId,
+        span_id: SpanId,
+        end_ns: u64,
+        late: Option<Box<LateFields>>,
+    ) {
+        self.send(Msg::End {
+            trace_id,
+            span_id,
+            end_ns,
+            late,
+        });
     }
 
     pub(crate) fn send_log(&self, record: SpanRecord) {

@@ -72,12 +72,23 @@ pub fn start_span(callsite: &'static Callsite, attributes: Vec<Attribute>) -> Sp
 }
 
 /// Starts a span for `#[weft::instrument]`, which knows the function's name.
-pub fn start_fn_span(callsite: &'static Callsite, function: &'static str, attributes: Vec<Attribute>) -> Span {
+pub fn start_fn_span(
+    callsite: &'static Callsite,
+    function: &'static str,
+    attributes: Vec<Attribute>,
+) -> Span {
     start_span_in(callsite, attributes, Some(function))
 }
 
-fn start_span_in(callsite: &'static Callsite, attributes: Vec<Attribute>, function: Option<&'static str>) -> Span {
-    let code = CodeLocation { function: function.or(callsite.code.function), ..callsite.code };
+fn start_span_in(
+    callsite: &'static Callsite,
+    attributes: Vec<Attribute>,
+    function: Option<&'static str>,
+) -> Span {
+    let code = CodeLocation {
+        function: function.or(callsite.code.function),
+        ..callsite.code
+    };
     Span::start(StartArgs {
         name: Cow::Borrowed(callsite.template),
         template: Some(Cow::Borrowed(callsite.template)),

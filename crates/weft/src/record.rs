@@ -150,7 +150,11 @@ pub struct SpanRecord {
 impl SpanRecord {
     /// The attribute named `key`, if set (the last value wins).
     pub fn attribute(&self, key: &str) -> Option<&Value> {
-        self.attributes.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.attributes
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 
     /// The rendered message (`logfire.msg`): the template filled with the attributes,

@@ -27,14 +27,20 @@ pub(crate) struct Sampler {
 
 impl Default for Sampler {
     fn default() -> Self {
-        Sampler { parent_based: true, root: RootSampler::AlwaysOn }
+        Sampler {
+            parent_based: true,
+            root: RootSampler::AlwaysOn,
+        }
     }
 }
 
 impl Sampler {
     /// Samples nothing (`OTEL_SDK_DISABLED`).
     pub(crate) fn never() -> Sampler {
-        Sampler { parent_based: false, root: RootSampler::AlwaysOff }
+        Sampler {
+            parent_based: false,
+            root: RootSampler::AlwaysOff,
+        }
     }
 
     /// Whether a new span in `trace_id` under `parent` (invalid for a root) is sampled.
@@ -73,13 +79,26 @@ mod tests {
     use opentelemetry::trace::{SpanId, TraceFlags, TraceState};
 
     fn parent(sampled: bool) -> SpanContext {
-        let flags = if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
-        SpanContext::new(TraceId::from(7u128), SpanId::from(9u64), flags, true, TraceState::NONE)
+        let flags = if sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        SpanContext::new(
+            TraceId::from(7u128),
+            SpanId::from(9u64),
+            flags,
+            true,
+            TraceState::NONE,
+        )
     }
 
     #[test]
     fn children_follow_the_parent_flag() {
-        let never = Sampler { parent_based: true, root: RootSampler::AlwaysOff };
+        let never = Sampler {
+            parent_based: true,
+            root: RootSampler::AlwaysOff,
+        };
         assert!(never.should_sample(&parent(true), TraceId::from(7u128)));
         let always = Sampler::default();
         assert!(!always.should_sample(&parent(false), TraceId::from(7u128)));
@@ -87,11 +106,17 @@ mod tests {
 
     #[test]
     fn ratio_keeps_about_its_share_of_roots() {
-        let s = Sampler { parent_based: true, root: RootSampler::Ratio(0.25) };
+        let s = Sampler {
+            parent_based: true,
+            root: RootSampler::Ratio(0.25),
+        };
         let ids = crate::ids::IdSource::Random;
         let kept = (0..20_000)
             .filter(|_| s.should_sample(&SpanContext::empty_context(), ids.new_trace_id()))
             .count();
-        assert!((4_000..6_000).contains(&kept), "kept {kept} of 20000 at 0.25");
+        assert!(
+            (4_000..6_000).contains(&kept),
+            "kept {kept} of 20000 at 0.25"
+        );
     }
 }

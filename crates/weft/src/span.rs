@@ -8,7 +8,8 @@
 use crate::level::Level;
 use crate::pipeline::Pipeline;
 use crate::record::{
-    Attribute, CodeLocation, LateFields, SpanEvent, SpanLink, SpanRecord, SpanType, Status, ThreadInfo,
+    Attribute, CodeLocation, LateFields, SpanEvent, SpanLink, SpanRecord, SpanType, Status,
+    ThreadInfo,
 };
 use crate::value::Value;
 use opentelemetry::trace::{SpanContext, SpanKind, TraceContextExt, TraceFlags, TraceState};
@@ -71,7 +72,10 @@ struct Recording {
 impl Span {
     /// A span that does nothing: what a filtered-out `span!` gives.
     pub fn none() -> Span {
-        Span { cx: None, rec: None }
+        Span {
+            cx: None,
+            rec: None,
+        }
     }
 
     pub(crate) fn start(args: StartArgs) -> Span {
@@ -80,16 +84,21 @@ impl Span {
         }
         let (parent, pipeline) = match &args.parent {
             Some(cx) => (cx.span().span_context().clone(), Pipeline::for_context(cx)),
-            None => Context::map_current(|cx| (cx.span().span_context().clone(), Pipeline::for_context(cx))),
+            None => Context::map_current(|cx| {
+                (cx.span().span_context().clone(), Pipeline::for_context(cx))
+            }),
         };
         let Some(pipeline) = pipeline else {
             // Not configured: no recording, but a real context so propagation still works.
-            return Span { cx: Some(unconfigured_child(&parent)), rec: None };
+            return Span {
+                cx: Some(unconfigured_child(&parent)),
+                rec: None,
+            };
         };
-    let parent = match (&pipeline.0.default_parent, parent.is_valid()) {
-        (Some(from_env), false) => from_env.clone(),
-        _ => parent,
-    };
+        let parent = match (&pipeline.0.default_parent, parent.is_valid()) {
+            (Some(from_env), false) => from_env.clone(),
+            _ => parent,
+        };
         if args.level.unwrap_or(DEFAULT_SPAN_LEVEL) < pipeline.0.min_level {
             return Span::none();
         }
@@ -105,7 +114,10 @@ impl Span {
         };
         let cx = SpanContext::new(trace_id, span_id, flags.with_sampled(sampled), false, state);
         if !sampled {
-            return Span { cx: Some(cx), rec: None };
+            return Span {
+                cx: Some(cx),
+                rec: None,
+            };
         }
         let start_ns = pipeline.now_ns();
         pipeline.send_start(SpanRecord {
@@ -127,7 +139,13 @@ impl Span {
             thread: ThreadInfo::current(),
             scope: args.scope,
         });
-        Span { cx: Some(cx), rec: Some(Recording { pipeline, late: Mutex::new(None) }) }
+        Span {
+            cx: Some(cx),
+            rec: Some(Recording {
+                pipeline,
+                late: Mutex::new(None),
+            }),
+        }
     }
 
     /// The span's W3C identity, if it has one (a filtered-out span has none).
@@ -150,14 +168,25 @@ impl Span {
 
     /// Makes the span current until the returned guard drops; the span ends then too.
     pub fn entered(self) -> EnteredSpan {
-        let guard = self.cx.as_ref().map(|sc| Context::current().with_remote_span_context(sc.clone()).attach());
+        let guard = self.cx.as_ref().map(|sc| {
+            Context::current()
+                .with_remote_span_context(sc.clone())
+                .attach()
+        });
         EnteredSpan { guard, span: self }
     }
 
     /// Makes the span current until the returned guard drops, without ending it.
     pub fn enter(&self) -> Entered<'_> {
-        let guard = self.cx.as_ref().map(|sc| Context::current().with_remote_span_context(sc.clone()).attach());
-        Entered { _guard: guard, _span: std::marker::PhantomData }
+        let guard = self.cx.as_ref().map(|sc| {
+            Context::current()
+                .with_remote_span_context(sc.clone())
+                .attach()
+        });
+        Entered {
+            _guard: guard,
+            _span: std::marker::PhantomData,
+        }
     }
 
     /// Runs `f` with the span current.
@@ -168,7 +197,10 @@ impl Span {
 
     /// Sets an attribute. Scalars stay scalars; lists, maps and structs become JSON.
     pub fn set_attribute(&self, key: impl Into<Cow<'static, str>>, value: impl Serialize) {
-        self.with_late(|late| late.attributes.push((key.into(), Value::from_serialize(&value))));
+        self.with_late(|late| {
+            late.attributes
+                .push((key.into(), Value::from_serialize(&value)))
+        });
     }
 
     /// Sets the level (`logfire.level_num`), e.g. to mark a span as a warning.
@@ -200,7 +232,10 @@ impl Span {
             time_ns: rec.pipeline.now_ns(),
             attributes: vec![
                 ("exception.type".into(), Value::Str(ty.into())),
-                ("exception.message".into(), Value::Str(message.clone().into())),
+                (
+                    "exception.message".into(),
+                    Value::Str(message.clone().into()),
+                ),
                 ("exception.stacktrace".into(), Value::Str(chain.into())),
                 ("exception.escaped".into(), Value::Str("True".into())),
             ],
@@ -214,7 +249,12 @@ impl Span {
 
     /// Adds a link to another span.
     pub fn add_link(&self, span_context: SpanContext, attributes: Vec<Attribute>) {
-        self.with_late(|late| late.links.push(SpanLink { span_context, attributes }));
+        self.with_late(|late| {
+            late.links.push(SpanLink {
+                span_context,
+                attributes,
+            })
+        });
     }
 
     /// Sets an already-converted attribute value.
@@ -233,14 +273,28 @@ impl Span {
     }
 
     /// Adds an event.
-    pub(crate) fn add_event(&self, name: Cow<'static, str>, time_ns: u64, attributes: Vec<Attribute>) {
-        self.with_late(|late| late.events.push(SpanEvent { name, time_ns, attributes }));
+    pub(crate) fn add_event(
+        &self,
+        name: Cow<'static, str>,
+        time_ns: u64,
+        attributes: Vec<Attribute>,
+    ) {
+        self.with_late(|late| {
+            late.events.push(SpanEvent {
+                name,
+                time_ns,
+                attributes,
+            })
+        });
     }
 
     fn with_late(&self, f: impl FnOnce(&mut LateFields)) {
         if let Some(rec) = &self.rec {
             // A poisoned lock only means another thread panicked mid-update: keep recording.
-            let mut late = rec.late.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut late = rec
+                .late
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             f(late.get_or_insert_with(Box::default));
         }
     }
@@ -249,9 +303,13 @@ impl Span {
 impl Drop for Span {
     fn drop(&mut self) {
         if let (Some(rec), Some(cx)) = (self.rec.take(), &self.cx) {
-            let late = rec.late.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let late = rec
+                .late
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let end = rec.pipeline.now_ns();
-            rec.pipeline.send_end(cx.trace_id(), cx.span_id(), end, late);
+            rec.pipeline
+                .send_end(cx.trace_id(), cx.span_id(), end, late);
         }
     }
 }
@@ -264,7 +322,13 @@ fn unconfigured_child(parent: &SpanContext) -> SpanContext {
     static IDS: crate::ids::IdSource = crate::ids::IdSource::Random;
     let span_id = IDS.new_span_id();
     if parent.is_valid() {
-        SpanContext::new(parent.trace_id(), span_id, parent.trace_flags(), false, parent.trace_state().clone())
+        SpanContext::new(
+            parent.trace_id(),
+            span_id,
+            parent.trace_flags(),
+            false,
+            parent.trace_state().clone(),
+        )
     } else {
         let flags = TraceFlags::new(RANDOM_TRACE_ID_FLAG).with_sampled(true);
         SpanContext::new(IDS.new_trace_id(), span_id, flags, false, TraceState::NONE)

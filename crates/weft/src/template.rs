@@ -21,9 +21,9 @@ pub(crate) fn render(template: &str, attrs: &[(Cow<'static, str>, Value)]) -> St
             rest = &tail[2..];
             continue;
         }
-        if tail.starts_with('}') {
+        if let Some(after) = tail.strip_prefix('}') {
             out.push('}');
-            rest = &tail[1..];
+            rest = after;
             continue;
         }
         match tail.find('}') {

@@ -15,6 +15,7 @@ use opentelemetry::{Context, ContextGuard};
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
@@ -40,6 +41,16 @@ pub struct WeftLayer {
     _private: (),
 }
 
+/// The lowest level of `tracing` spans and events weft records. Libraries (hyper,
+/// h2, reqwest…) emit many `debug`/`trace` events per request, so the default is
+/// `info`; `configure().tracing_min_level(..)` lowers it. weft's own macros are not
+/// affected by it.
+static TRACING_FLOOR: AtomicU8 = AtomicU8::new(Level::Info as u8);
+
+pub(crate) fn set_tracing_floor(level: Level) {
+    TRACING_FLOOR.store(level as u8, Ordering::Relaxed);
+}
+
 /// Stored in each `tracing` span's extensions.
 struct Stored(WeftSpan);
 
@@ -53,7 +64,10 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn enabled(&self, metadata: &Metadata<'_>, _ctx: LayerContext<'_, S>) -> bool {
-        crate::level::enabled(Level::from_tracing(metadata.level())) && !crate::suppress::is_suppressed()
+        let level = Level::from_tracing(metadata.level());
+        level as u8 >= TRACING_FLOOR.load(Ordering::Relaxed)
+            && crate::level::enabled(level)
+            && !crate::suppress::is_suppressed()
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
@@ -61,14 +75,22 @@ where
         let mut fields = FieldVisitor::default();
         attrs.record(&mut fields);
         let parent = if let Some(pid) = attrs.parent() {
-            ctx.span(pid).and_then(|p| p.extensions().get::<Stored>().and_then(|s| s.0.span_context().cloned()))
+            ctx.span(pid)
+                .and_then(|p| {
+                    p.extensions()
+                        .get::<Stored>()
+                        .and_then(|s| s.0.span_context().cloned())
+                })
                 .map(|sc| Context::current().with_remote_span_context(sc))
         } else if attrs.is_root() {
             Some(Context::current().with_remote_span_context(SpanContext::empty_context()))
         } else {
             None
         };
-        let name = fields.otel_name.take().map_or(Cow::Borrowed(meta.name()), Cow::Owned);
+        let name = fields
+            .otel_name
+            .take()
+            .map_or(Cow::Borrowed(meta.name()), Cow::Owned);
         let span = WeftSpan::start(StartArgs {
             template: Some(name.clone()),
             name,
@@ -97,8 +119,13 @@ where
     }
 
     fn on_follows_from(&self, id: &Id, follows: &Id, ctx: LayerContext<'_, S>) {
-        let (Some(s), Some(f)) = (ctx.span(id), ctx.span(follows)) else { return };
-        let target = f.extensions().get::<Stored>().and_then(|st| st.0.span_context().cloned());
+        let (Some(s), Some(f)) = (ctx.span(id), ctx.span(follows)) else {
+            return;
+        };
+        let target = f
+            .extensions()
+            .get::<Stored>()
+            .and_then(|st| st.0.span_context().cloned());
         if let (Some(stored), Some(sc)) = (s.extensions().get::<Stored>(), target) {
             stored.0.add_link(sc, Vec::new());
         }
@@ -106,7 +133,10 @@ where
 
     fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
         let Some(s) = ctx.span(id) else { return };
-        let sc = s.extensions().get::<Stored>().and_then(|st| st.0.span_context().cloned());
+        let sc = s
+            .extensions()
+            .get::<Stored>()
+            .and_then(|st| st.0.span_context().cloned());
         if let Some(sc) = sc {
             let guard = Context::current().with_remote_span_context(sc).attach();
             ENTERED.with(|e| e.borrow_mut().push((id.clone(), guard)));
@@ -116,7 +146,9 @@ where
     fn on_exit(&self, id: &Id, _ctx: LayerContext<'_, S>) {
         let guard = ENTERED.with(|e| {
             let mut e = e.borrow_mut();
-            e.iter().rposition(|(i, _)| i == id).map(|pos| e.remove(pos))
+            e.iter()
+                .rposition(|(i, _)| i == id)
+                .map(|pos| e.remove(pos))
         });
         drop(guard);
     }
@@ -133,13 +165,20 @@ where
         let mut fields = FieldVisitor::default();
         event.record(&mut fields);
         let parent = if let Some(pid) = event.parent() {
-            ctx.span(pid).and_then(|p| p.extensions().get::<Stored>().and_then(|s| s.0.span_context().cloned()))
+            ctx.span(pid).and_then(|p| {
+                p.extensions()
+                    .get::<Stored>()
+                    .and_then(|s| s.0.span_context().cloned())
+            })
         } else if event.is_root() {
             Some(SpanContext::empty_context())
         } else {
             None
         };
-        let name = fields.message.take().map_or(Cow::Borrowed(meta.name()), Cow::Owned);
+        let name = fields
+            .message
+            .take()
+            .map_or(Cow::Borrowed(meta.name()), Cow::Owned);
         crate::log::emit(LogArgs {
             name,
             template: None,

@@ -139,7 +139,7 @@ impl ser::Error for NotScalar {
 /// be written as JSON text in one pass.
 struct ScalarSerializer;
 
-fn wide<T: ToString>(v: T) -> Value {
+fn wide<T: ToString>(v: &T) -> Value {
     Value::Str(Cow::Owned(v.to_string()))
 }
 
@@ -170,7 +170,7 @@ impl ser::Serializer for ScalarSerializer {
         Ok(Value::I64(v))
     }
     fn serialize_i128(self, v: i128) -> Result<Value, NotScalar> {
-        Ok(i64::try_from(v).map_or_else(|_| wide(v), Value::I64))
+        Ok(i64::try_from(v).map_or_else(|_| wide(&v), Value::I64))
     }
     fn serialize_u8(self, v: u8) -> Result<Value, NotScalar> {
         Ok(Value::I64(v.into()))
@@ -185,7 +185,7 @@ impl ser::Serializer for ScalarSerializer {
         Ok(Value::from(v))
     }
     fn serialize_u128(self, v: u128) -> Result<Value, NotScalar> {
-        Ok(i64::try_from(v).map_or_else(|_| wide(v), Value::I64))
+        Ok(i64::try_from(v).map_or_else(|_| wide(&v), Value::I64))
     }
     fn serialize_f32(self, v: f32) -> Result<Value, NotScalar> {
         Ok(Value::F64(v.into()))

@@ -26,10 +26,13 @@ fn service_name_precedence() {
     }
 }
 
+/// (builder, expected targets, why)
+type TargetRow = (ConfigBuilder, Vec<(&'static str, Protocol)>, &'static str);
+
 #[rustfmt::skip]
 #[test]
 fn exporter_targets() {
-    let rows: Vec<(ConfigBuilder, Vec<(&str, Protocol)>, &str)> = vec![
+    let rows: Vec<TargetRow> = vec![
         (with_env(&[]), vec![("http://localhost:4318/v1/traces", Protocol::HttpProtobuf)], "default: weft serve"),
         (with_env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")]), vec![("http://localhost:4317", Protocol::Grpc)], "grpc default port"),
         (with_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/")]), vec![("http://c:4318/v1/traces", Protocol::HttpProtobuf)], "base gets the signal path"),
@@ -50,12 +53,27 @@ fn exporter_targets() {
 
 #[test]
 fn token_and_headers() {
-    let s = with_env(&[("LOGFIRE_TOKEN", "pylf_v1_us_secret"), ("OTEL_EXPORTER_OTLP_HEADERS", "a=1,b=x%20y")])
-        .otlp_endpoint("http://c")
-        .settings()
-        .unwrap();
-    assert_eq!(s.targets[0].headers, vec![("Authorization".to_owned(), "Bearer pylf_v1_us_secret".to_owned())]);
-    assert_eq!(s.targets[1].headers, vec![("a".to_owned(), "1".to_owned()), ("b".to_owned(), "x y".to_owned())]);
+    let s = with_env(&[
+        ("LOGFIRE_TOKEN", "pylf_v1_us_secret"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "a=1,b=x%20y"),
+    ])
+    .otlp_endpoint("http://c")
+    .settings()
+    .unwrap();
+    assert_eq!(
+        s.targets[0].headers,
+        vec![(
+            "Authorization".to_owned(),
+            "Bearer pylf_v1_us_secret".to_owned()
+        )]
+    );
+    assert_eq!(
+        s.targets[1].headers,
+        vec![
+            ("a".to_owned(), "1".to_owned()),
+            ("b".to_owned(), "x y".to_owned())
+        ]
+    );
 }
 
 #[rustfmt::skip]

@@ -29,7 +29,10 @@ fn summary(r: &SpanRecord) -> String {
         r.parent_span_id,
         r.parent_is_remote,
         r.message(),
-        r.attributes.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>(),
+        r.attributes
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>(),
         r.level.map(|l| l.number()),
     )
 }
@@ -55,8 +58,15 @@ fn nested_spans_logs_and_attributes() {
     log big number {n} span=0000000000000004 parent=0000000000000001 remote=false msg="big number 18446744073709551615" attrs=["n=18446744073709551615"] level=Some(13)
     span Handling {user} span=0000000000000001 parent=0000000000000000 remote=false msg="Handling ada" attrs=["user=ada", "results=[0,2,4]"] level=None
     "#);
-    let outer = memory.spans().into_iter().find(|r| r.name == "Handling {user}").unwrap();
-    assert_eq!(outer.attribute("results"), Some(&Value::Json("[0,2,4]".into(), weft::JsonKind::Array)));
+    let outer = memory
+        .spans()
+        .into_iter()
+        .find(|r| r.name == "Handling {user}")
+        .unwrap();
+    assert_eq!(
+        outer.attribute("results"),
+        Some(&Value::Json("[0,2,4]".into(), weft::JsonKind::Array))
+    );
     assert!(outer.end_ns > outer.start_ns, "a span has a duration");
 }
 
@@ -66,8 +76,11 @@ fn pending_span_records_point_at_the_real_span() {
     weft.in_scope(|| {
         let _outer = weft::span!("outer").entered();
         assert!(weft.force_flush());
-        let pending: Vec<SpanRecord> =
-            memory.records().into_iter().filter(|r| r.span_type == SpanType::PendingSpan).collect();
+        let pending: Vec<SpanRecord> = memory
+            .records()
+            .into_iter()
+            .filter(|r| r.span_type == SpanType::PendingSpan)
+            .collect();
         assert_eq!(pending.len(), 1, "one pending record for the open span");
         assert_eq!(pending[0].parent_span_id.to_string(), "0000000000000001");
         assert_eq!(
@@ -116,7 +129,10 @@ fn unsampled_spans_propagate_but_export_nothing() {
         assert!(!span.is_recording());
         let carrier = weft::get_context();
         let tp = carrier.get("traceparent").unwrap();
-        assert!(tp.ends_with("-02"), "unsampled, random trace id flag kept: {tp}");
+        assert!(
+            tp.ends_with("-02"),
+            "unsampled, random trace id flag kept: {tp}"
+        );
         weft::info!("under an unsampled span");
     });
     assert!(weft.force_flush());
@@ -147,6 +163,10 @@ fn an_empty_carrier_starts_a_new_root_in_the_same_local_instance() {
         weft::info!("new root");
     });
     assert!(weft.force_flush());
-    let log = memory.spans().into_iter().find(|r| r.name == "new root").expect("the log reached this instance");
+    let log = memory
+        .spans()
+        .into_iter()
+        .find(|r| r.name == "new root")
+        .expect("the log reached this instance");
     assert_eq!(log.parent_span_id, opentelemetry::trace::SpanId::INVALID);
 }

@@ -21,7 +21,8 @@ fn local() -> (weft::Weft, MemoryExporter) {
 fn tree(weft: &weft::Weft, memory: &MemoryExporter) -> String {
     assert!(weft.force_flush());
     let spans = memory.spans();
-    let traces: std::collections::HashSet<_> = spans.iter().map(|s| s.span_context.trace_id()).collect();
+    let traces: std::collections::HashSet<_> =
+        spans.iter().map(|s| s.span_context.trace_id()).collect();
     assert_eq!(traces.len(), 1, "one trace:\n{}", memory.tree());
     memory.tree()
 }
@@ -36,14 +37,27 @@ fn the_seed_thread_pool_example_with_rayon() {
     let (weft, memory) = local();
     weft.in_scope(|| {
         let span = weft::span!("Doubling everything").entered();
-        let results: Vec<i32> = (0..3).into_par_iter().in_current_context().map(double).collect();
+        let results: Vec<i32> = (0..3)
+            .into_par_iter()
+            .in_current_context()
+            .map(double)
+            .collect();
         span.set_attribute("results", &results);
         assert_eq!(results, [0, 2, 4]);
     });
     let t = tree(&weft, &memory);
     let mut lines: Vec<&str> = t.lines().collect();
     lines[1..].sort_unstable();
-    assert_eq!(lines, ["Doubling everything", "  Doubling 0", "  Doubling 1", "  Doubling 2"], "{t}");
+    assert_eq!(
+        lines,
+        [
+            "Doubling everything",
+            "  Doubling 0",
+            "  Doubling 1",
+            "  Doubling 2"
+        ],
+        "{t}"
+    );
 }
 
 #[test]
@@ -63,8 +77,17 @@ fn plain_rayon_loses_the_parent() {
             .collect();
     });
     assert!(weft.force_flush());
-    let roots = memory.spans().iter().filter(|s| s.parent_span_id == opentelemetry::trace::SpanId::INVALID).count();
-    assert_eq!(roots, 4, "each Doubling span is a root of its own:\n{}", memory.tree());
+    let roots = memory
+        .spans()
+        .iter()
+        .filter(|s| s.parent_span_id == opentelemetry::trace::SpanId::INVALID)
+        .count();
+    assert_eq!(
+        roots,
+        4,
+        "each Doubling span is a root of its own:\n{}",
+        memory.tree()
+    );
 }
 
 #[test]
@@ -72,7 +95,9 @@ fn threads_and_scopes() {
     let (weft, memory) = local();
     weft.in_scope(|| {
         let _root = weft::span!("request").entered();
-        weft::thread::spawn(|| weft::info!("in a thread")).join().unwrap();
+        weft::thread::spawn(|| weft::info!("in a thread"))
+            .join()
+            .unwrap();
         weft::thread::scope(|s| {
             s.spawn(|| {
                 let _s = weft::span!("scoped work").entered();
@@ -81,13 +106,20 @@ fn threads_and_scopes() {
         });
     });
     let t = tree(&weft, &memory);
-    assert_eq!(t, "request\n  log in a thread\n  scoped work\n    log inside scoped work\n", "{t}");
+    assert_eq!(
+        t, "request\n  log in a thread\n  scoped work\n    log inside scoped work\n",
+        "{t}"
+    );
 }
 
 #[test]
 fn tokio_tasks_across_awaits_on_a_multi_thread_runtime() {
     let (weft, memory) = local();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let cx = weft.context();
     rt.block_on(weft::follow::FutureExt::in_context(
         async {
@@ -115,7 +147,17 @@ fn tokio_tasks_across_awaits_on_a_multi_thread_runtime() {
     let t = tree(&weft, &memory);
     let mut lines: Vec<&str> = t.lines().collect();
     lines[1..].sort_unstable();
-    assert_eq!(lines, ["handler", "  log blocking work", "  log step 0", "  log step 1", "  log step 2"], "{t}");
+    assert_eq!(
+        lines,
+        [
+            "handler",
+            "  log blocking work",
+            "  log step 0",
+            "  log step 1",
+            "  log step 2"
+        ],
+        "{t}"
+    );
 }
 
 /// The child half of `child_processes_join_the_parent_trace`: configured globally from
@@ -126,13 +168,23 @@ fn child_process_half() {
         return;
     }
     let memory = MemoryExporter::default();
-    let weft = weft::configure().console(false).no_default_exporter().exporter(memory.clone()).finish().unwrap();
+    let weft = weft::configure()
+        .console(false)
+        .no_default_exporter()
+        .exporter(memory.clone())
+        .finish()
+        .unwrap();
     {
         let _s = weft::span!("worker {n}", n = 1).entered();
     }
     assert!(weft.force_flush());
     let s = &memory.spans()[0];
-    println!("CHILD {} {} {}", s.span_context.trace_id(), s.parent_span_id, s.parent_is_remote);
+    println!(
+        "CHILD {} {} {}",
+        s.span_context.trace_id(),
+        s.parent_span_id,
+        s.parent_is_remote
+    );
 }
 
 #[test]
@@ -143,7 +195,12 @@ fn child_processes_join_the_parent_trace() {
         let span = weft::span!("spawn workers").entered();
         let sc = span.span_context().unwrap().clone();
         let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "child_process_half", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "child_process_half",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("WEFT_TEST_CHILD", "1")
             .with_current_context()
             .output()
@@ -155,5 +212,9 @@ fn child_processes_join_the_parent_trace() {
         .lines()
         .find_map(|l| l.find("CHILD ").map(|at| &l[at..]))
         .unwrap_or_else(|| panic!("child said:\n{stdout}"));
-    assert_eq!(line, format!("CHILD {trace} {parent} true"), "the child's root span is under `spawn workers`");
+    assert_eq!(
+        line,
+        format!("CHILD {trace} {parent} true"),
+        "the child's root span is under `spawn workers`"
+    );
 }

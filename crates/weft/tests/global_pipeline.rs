@@ -5,11 +5,14 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use opentelemetry::trace::{Tracer, TracerProvider as _};
-use weft::export::memory::MemoryExporter;
 use weft::export::SpanRecord;
+use weft::export::memory::MemoryExporter;
 
 fn parent_name<'a>(spans: &'a [SpanRecord], child: &SpanRecord) -> Option<&'a str> {
-    spans.iter().find(|s| s.span_context.span_id() == child.parent_span_id).map(|s| s.name.as_ref())
+    spans
+        .iter()
+        .find(|s| s.span_context.span_id() == child.parent_span_id)
+        .map(|s| s.name.as_ref())
 }
 
 #[test]
@@ -29,7 +32,10 @@ fn one_tree_for_weft_tracing_and_opentelemetry() {
         weft::get_context()
     };
     let shown = ctx.to_string();
-    assert!(shown.starts_with("{'traceparent': '00-") && shown.ends_with("-03'}"), "{shown}");
+    assert!(
+        shown.starts_with("{'traceparent': '00-") && shown.ends_with("-03'}"),
+        "{shown}"
+    );
     {
         let _attached = weft::attach_context(&ctx);
         weft::info!("child");
@@ -49,19 +55,43 @@ fn one_tree_for_weft_tracing_and_opentelemetry() {
 
     assert!(weft.force_flush());
     let spans = memory.spans();
-    let find = |name: &str| spans.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no {name}"));
+    let find = |name: &str| {
+        spans
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
     let child = find("child");
-    assert_eq!(parent_name(&spans, child), Some("parent"), "the attached log is a child of `parent`");
+    assert_eq!(
+        parent_name(&spans, child),
+        Some("parent"),
+        "the attached log is a child of `parent`"
+    );
     assert!(child.parent_is_remote, "it came through a carrier");
-    assert_eq!(parent_name(&spans, find("tracing middle")), Some("weft outer"));
-    assert_eq!(parent_name(&spans, find("otel inner")), Some("tracing middle"));
-    assert_eq!(parent_name(&spans, find("weft innermost")), Some("otel inner"));
+    assert_eq!(
+        parent_name(&spans, find("tracing middle")),
+        Some("weft outer")
+    );
+    assert_eq!(
+        parent_name(&spans, find("otel inner")),
+        Some("tracing middle")
+    );
+    assert_eq!(
+        parent_name(&spans, find("weft innermost")),
+        Some("otel inner")
+    );
     let event = find("tracing event");
     assert_eq!(parent_name(&spans, event), Some("weft innermost"));
     assert_eq!(event.level, Some(weft::Level::Warn));
     assert_eq!(event.attribute("code"), Some(&weft::Value::I64(7)));
-    assert_eq!(find("tracing middle").attribute("step"), Some(&weft::Value::I64(2)));
+    assert_eq!(
+        find("tracing middle").attribute("step"),
+        Some(&weft::Value::I64(2))
+    );
 
     let again = weft::configure().finish().unwrap_err().to_string();
-    assert!(again.contains("already configured") && again.contains("local()"), "{again}");
+    assert!(
+        again.contains("already configured") && again.contains("local()"),
+        "{again}"
+    );
 }

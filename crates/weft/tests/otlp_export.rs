@@ -35,11 +35,16 @@ async fn receive(State(r): State<Received>, headers: HeaderMap, body: Bytes) -> 
 fn start_receiver(received: Received) -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             tx.send(listener.local_addr().unwrap()).unwrap();
-            let app = Router::new().route("/v1/traces", post(receive)).with_state(received);
+            let app = Router::new()
+                .route("/v1/traces", post(receive))
+                .with_state(received);
             axum::serve(listener, app).await.unwrap();
         });
     });
@@ -55,11 +60,14 @@ fn decode(headers: &HeaderMap, body: &[u8]) -> ExportTraceServiceRequest {
 }
 
 fn string_attr(span: &opentelemetry_proto::tonic::trace::v1::Span, key: &str) -> Option<String> {
-    span.attributes.iter().find(|kv| kv.key == key).and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
-        AnyValue::StringValue(s) => Some(s.clone()),
-        AnyValue::IntValue(i) => Some(i.to_string()),
-        _ => None,
-    })
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            AnyValue::StringValue(s) => Some(s.clone()),
+            AnyValue::IntValue(i) => Some(i.to_string()),
+            _ => None,
+        })
 }
 
 fn export_one_tree(protocol: Protocol) -> (Vec<(HeaderMap, Bytes)>, weft::Weft) {
@@ -91,11 +99,25 @@ fn export_one_tree(protocol: Protocol) -> (Vec<(HeaderMap, Bytes)>, weft::Weft) 
 fn check_tree(requests: &[(HeaderMap, Bytes)]) {
     assert!(!requests.is_empty(), "the receiver got nothing");
     let (headers, body) = &requests[0];
-    assert_eq!(headers.get("x-team").unwrap(), "payments", "configured headers are sent");
+    assert_eq!(
+        headers.get("x-team").unwrap(),
+        "payments",
+        "configured headers are sent"
+    );
     let req = decode(headers, body);
     let rs = &req.resource_spans[0];
-    let service = rs.resource.as_ref().unwrap().attributes.iter().find(|kv| kv.key == "service.name").unwrap();
-    assert_eq!(service.value.as_ref().unwrap().value, Some(AnyValue::StringValue("checkout".into())));
+    let service = rs
+        .resource
+        .as_ref()
+        .unwrap()
+        .attributes
+        .iter()
+        .find(|kv| kv.key == "service.name")
+        .unwrap();
+    assert_eq!(
+        service.value.as_ref().unwrap().value,
+        Some(AnyValue::StringValue("checkout".into()))
+    );
     let spans: Vec<_> = rs.scope_spans.iter().flat_map(|s| s.spans.iter()).collect();
     let lines: Vec<String> = spans
         .iter()
@@ -115,7 +137,10 @@ fn check_tree(requests: &[(HeaderMap, Bytes)]) {
     Doubling {x} parent=0000000000000001 msg=Doubling 2 schema={"type":"object","properties":{"x":{}}}
     Doubling everything parent= msg=Doubling everything schema={"type":"object","properties":{"results":{"type":"array"}}}
     "#); }
-    assert!(spans.iter().all(|s| s.trace_id == spans[0].trace_id), "one trace");
+    assert!(
+        spans.iter().all(|s| s.trace_id == spans[0].trace_id),
+        "one trace"
+    );
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -139,10 +164,19 @@ fn retries_after_503_and_delivers() {
     let received = Received::default();
     received.fail_first.store(2, Ordering::SeqCst);
     let url = start_receiver(received.clone());
-    let weft = weft::configure().local().console(false).otlp_endpoint(url).finish().unwrap();
+    let weft = weft::configure()
+        .local()
+        .console(false)
+        .otlp_endpoint(url)
+        .finish()
+        .unwrap();
     weft.in_scope(|| weft::info!("after retries"));
     assert!(weft.force_flush());
-    assert_eq!(received.fail_first.load(Ordering::SeqCst), 0, "the two 503s were retried");
+    assert_eq!(
+        received.fail_first.load(Ordering::SeqCst),
+        0,
+        "the two 503s were retried"
+    );
     assert_eq!(received.requests.lock().unwrap().len(), 1);
     assert_eq!(weft.dropped_spans(), 0);
 }
@@ -150,7 +184,11 @@ fn retries_after_503_and_delivers() {
 #[test]
 fn a_dead_backend_bounds_the_queue_and_never_blocks() {
     // A port that was free a moment ago: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let weft = weft::configure()
         .local()
         .console(false)
@@ -164,6 +202,9 @@ fn a_dead_backend_bounds_the_queue_and_never_blocks() {
             weft::info!("log {i}", i);
         }
     });
-    assert!(weft.dropped_spans() > 0, "records beyond the queue are dropped and counted");
+    assert!(
+        weft.dropped_spans() > 0,
+        "records beyond the queue are dropped and counted"
+    );
     assert!(weft.dropped_spans() <= 5_000);
 }

@@ -30,12 +30,22 @@ impl EnvSource {
         self.get(name).map(|v| parse_bool(name, &v)).transpose()
     }
 
-    pub(crate) fn f64(&self, name: &'static str, expected: &'static str) -> Result<Option<f64>, ConfigureError> {
+    pub(crate) fn f64(
+        &self,
+        name: &'static str,
+        expected: &'static str,
+    ) -> Result<Option<f64>, ConfigureError> {
         self.get(name)
             .map(|v| {
-                v.trim().parse::<f64>().ok().filter(|f| (0.0..=1.0).contains(f)).ok_or(
-                    ConfigureError::InvalidValue { name, value: v, expected },
-                )
+                v.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|f| (0.0..=1.0).contains(f))
+                    .ok_or(ConfigureError::InvalidValue {
+                        name,
+                        value: v,
+                        expected,
+                    })
             })
             .transpose()
     }
@@ -43,11 +53,13 @@ impl EnvSource {
     pub(crate) fn usize(&self, name: &'static str) -> Result<Option<usize>, ConfigureError> {
         self.get(name)
             .map(|v| {
-                v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or(ConfigureError::InvalidValue {
-                    name,
-                    value: v,
-                    expected: "a positive whole number",
-                })
+                v.trim().parse::<usize>().ok().filter(|n| *n > 0).ok_or(
+                    ConfigureError::InvalidValue {
+                        name,
+                        value: v,
+                        expected: "a positive whole number",
+                    },
+                )
             })
             .transpose()
     }
@@ -65,22 +77,33 @@ pub(crate) fn parse_bool(name: &'static str, value: &str) -> Result<bool, Config
     match value.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "t" => Ok(true),
         "0" | "false" | "f" => Ok(false),
-        _ => Err(ConfigureError::InvalidValue { name, value: value.to_owned(), expected: "true or false (also 1/0, t/f)" }),
+        _ => Err(ConfigureError::InvalidValue {
+            name,
+            value: value.to_owned(),
+            expected: "true or false (also 1/0, t/f)",
+        }),
     }
 }
 
 /// `k1=v1,k2=v2` with percent-encoded values, as `OTEL_EXPORTER_OTLP_HEADERS` and
 /// `OTEL_RESOURCE_ATTRIBUTES` are written.
-pub(crate) fn parse_pairs(name: &'static str, text: &str) -> Result<Vec<(String, String)>, ConfigureError> {
+pub(crate) fn parse_pairs(
+    name: &'static str,
+    text: &str,
+) -> Result<Vec<(String, String)>, ConfigureError> {
     text.split(',')
         .filter(|p| !p.trim().is_empty())
         .map(|pair| {
-            let (k, v) = pair.split_once('=').ok_or_else(|| ConfigureError::InvalidValue {
-                name,
-                value: text.to_owned(),
-                expected: "comma-separated key=value pairs, e.g. k1=v1,k2=v2",
-            })?;
-            let v = percent_encoding::percent_decode_str(v.trim()).decode_utf8_lossy().into_owned();
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| ConfigureError::InvalidValue {
+                    name,
+                    value: text.to_owned(),
+                    expected: "comma-separated key=value pairs, e.g. k1=v1,k2=v2",
+                })?;
+            let v = percent_encoding::percent_decode_str(v.trim())
+                .decode_utf8_lossy()
+                .into_owned();
             Ok((k.trim().to_owned(), v))
         })
         .collect()

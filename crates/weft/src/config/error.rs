@@ -25,7 +25,9 @@ pub enum ConfigureError {
     #[error(transparent)]
     DistributedTracing(#[from] weft_context::propagation::PolicyError),
     /// A feature that is not compiled in was asked for.
-    #[error("{what} needs the `{feature}` Cargo feature of weft: add features = [\"{feature}\"] to the weft dependency")]
+    #[error(
+        "{what} needs the `{feature}` Cargo feature of weft: add features = [\"{feature}\"] to the weft dependency"
+    )]
     FeatureRequired {
         /// The Cargo feature.
         feature: &'static str,

@@ -28,10 +28,16 @@ impl ConfigBuilder {
         let resource = resource(&settings);
         let mut exporters: Vec<(String, Box<dyn SpanExporter>)> = Vec::new();
         if settings.console {
-            exporters.push(("the console".into(), Box::new(ConsoleExporter::new(settings.console_min_level))));
+            exporters.push((
+                "the console".into(),
+                Box::new(ConsoleExporter::new(settings.console_min_level)),
+            ));
         }
         for target in &settings.targets {
-            exporters.push((target.url.clone(), otlp_exporter(target, &settings, &resource)?));
+            exporters.push((
+                target.url.clone(),
+                otlp_exporter(target, &settings, &resource)?,
+            ));
         }
         for (i, e) in std::mem::take(&mut self.exporters).into_iter().enumerate() {
             exporters.push((format!("exporter #{}", i + 1), e));
@@ -63,9 +69,21 @@ impl ConfigBuilder {
             None
         };
         let pipeline = Pipeline(Arc::new(Shared {
-            ids: if self.deterministic { IdSource::sequential() } else { IdSource::Random },
-            clock: if self.deterministic { Clock::Ticking(AtomicU64::new(1_000_000_000)) } else { Clock::System },
-            sampler: if settings.disabled { crate::sampler::Sampler::never() } else { settings.sampler() },
+            ids: if self.deterministic {
+                IdSource::sequential()
+            } else {
+                IdSource::Random
+            },
+            clock: if self.deterministic {
+                Clock::Ticking(AtomicU64::new(1_000_000_000))
+            } else {
+                Clock::System
+            },
+            sampler: if settings.disabled {
+                crate::sampler::Sampler::never()
+            } else {
+                settings.sampler()
+            },
             min_level: settings.min_level,
             tx,
             control: control_tx,
@@ -76,17 +94,29 @@ impl ConfigBuilder {
             default_parent,
         }));
         crate::level::lower_floor(settings.min_level);
+        crate::tracing_layer::set_tracing_floor(settings.tracing_min_level);
         // A local instance rides in the Context: an attach that starts a new root must keep it.
         weft_context::propagation::preserve_on_new_root::<crate::pipeline::ScopedPipeline>();
         if !self.local {
-            install_global(&pipeline, &settings, self.install_tracing_subscriber.unwrap_or(true))?;
+            install_global(
+                &pipeline,
+                &settings,
+                self.install_tracing_subscriber.unwrap_or(true),
+            )?;
         }
         Ok(Weft::new(pipeline, !self.local, settings))
     }
 }
 
-fn install_global(pipeline: &Pipeline, settings: &Settings, tracing_subscriber: bool) -> Result<(), ConfigureError> {
-    pipeline.clone().install_global().map_err(|_| ConfigureError::AlreadyConfigured)?;
+fn install_global(
+    pipeline: &Pipeline,
+    settings: &Settings,
+    tracing_subscriber: bool,
+) -> Result<(), ConfigureError> {
+    pipeline
+        .clone()
+        .install_global()
+        .map_err(|_| ConfigureError::AlreadyConfigured)?;
     weft_context::propagation::set_policy(settings.distributed_tracing);
     weft_context::propagation::set_warning_sink(Box::new(|message: &str| {
         crate::log::internal_warning(message);
@@ -97,7 +127,8 @@ fn install_global(pipeline: &Pipeline, settings: &Settings, tracing_subscriber: 
     if tracing_subscriber {
         use tracing_subscriber::layer::SubscriberExt;
         let subscriber = tracing_subscriber::registry().with(crate::tracing_layer());
-        tracing::subscriber::set_global_default(subscriber).map_err(|_| ConfigureError::TracingSubscriberTaken)?;
+        tracing::subscriber::set_global_default(subscriber)
+            .map_err(|_| ConfigureError::TracingSubscriberTaken)?;
     }
     Ok(())
 }
@@ -107,7 +138,10 @@ fn otlp_exporter(
     settings: &Settings,
     resource: &Resource,
 ) -> Result<Box<dyn SpanExporter>, ConfigureError> {
-    let wrap = |source| ConfigureError::Exporter { target: target.url.clone(), source };
+    let wrap = |source| ConfigureError::Exporter {
+        target: target.url.clone(),
+        source,
+    };
     match target.protocol {
         Protocol::HttpProtobuf | Protocol::HttpJson => {
             #[cfg(feature = "otlp-http")]
@@ -125,7 +159,10 @@ fn otlp_exporter(
             #[cfg(not(feature = "otlp-http"))]
             {
                 let _ = (settings, resource, wrap);
-                Err(ConfigureError::FeatureRequired { feature: "otlp-http", what: "OTLP over HTTP" })
+                Err(ConfigureError::FeatureRequired {
+                    feature: "otlp-http",
+                    what: "OTLP over HTTP",
+                })
             }
         }
         Protocol::Grpc => {
@@ -143,14 +180,20 @@ fn otlp_exporter(
             #[cfg(not(feature = "otlp-grpc"))]
             {
                 let _ = (settings, resource, wrap);
-                Err(ConfigureError::FeatureRequired { feature: "otlp-grpc", what: "OTEL_EXPORTER_OTLP_PROTOCOL=grpc" })
+                Err(ConfigureError::FeatureRequired {
+                    feature: "otlp-grpc",
+                    what: "OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+                })
             }
         }
     }
 }
 
 fn resource(settings: &Settings) -> Resource {
-    let mut attributes: Vec<(String, Value)> = vec![("service.name".into(), Value::from(settings.service_name.clone()))];
+    let mut attributes: Vec<(String, Value)> = vec![(
+        "service.name".into(),
+        Value::from(settings.service_name.clone()),
+    )];
     if let Some(v) = &settings.service_version {
         attributes.push(("service.version".into(), Value::from(v.clone())));
     }
@@ -165,7 +208,10 @@ fn resource(settings: &Settings) -> Resource {
     attributes.extend([
         ("telemetry.sdk.name".into(), Value::from("weft")),
         ("telemetry.sdk.language".into(), Value::from("rust")),
-        ("telemetry.sdk.version".into(), Value::from(env!("CARGO_PKG_VERSION"))),
+        (
+            "telemetry.sdk.version".into(),
+            Value::from(env!("CARGO_PKG_VERSION")),
+        ),
         ("process.pid".into(), Value::from(std::process::id())),
     ]);
     Resource { attributes }
@@ -173,7 +219,11 @@ fn resource(settings: &Settings) -> Resource {
 
 /// The span a parent process passed in `TRACEPARENT` (and `TRACESTATE`), as a remote parent.
 fn parent_from_env(vars: &[(String, String)]) -> Option<opentelemetry::trace::SpanContext> {
-    let get = |name: &str| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let get = |name: &str| {
+        vars.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let parsed = weft_context::propagation::parse_traceparent(get("TRACEPARENT")?).ok()?;
     let state = get("TRACESTATE")
         .and_then(|t| weft_context::propagation::parse_tracestate(t).ok())

@@ -58,6 +58,7 @@ pub struct ConfigBuilder {
     pub(crate) env: EnvSource,
     pub(crate) install_tracing_subscriber: Option<bool>,
     pub(crate) attach_from_env: Option<bool>,
+    pub(crate) tracing_min_level: Option<Level>,
 }
 
 impl ConfigBuilder {
@@ -113,8 +114,16 @@ impl ConfigBuilder {
     }
 
     /// Headers sent with every OTLP request (env `OTEL_EXPORTER_OTLP_HEADERS`).
-    pub fn otlp_headers<K: Into<String>, V: Into<String>>(mut self, headers: impl IntoIterator<Item = (K, V)>) -> Self {
-        self.otlp_headers = Some(headers.into_iter().map(|(k, v)| (k.into(), v.into())).collect());
+    pub fn otlp_headers<K: Into<String>, V: Into<String>>(
+        mut self,
+        headers: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.otlp_headers = Some(
+            headers
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
         self
     }
 
@@ -185,8 +194,15 @@ impl ConfigBuilder {
     }
 
     /// Read configuration from this map instead of the process environment (tests).
-    pub fn env<K: Into<String>, V: Into<String>>(mut self, vars: impl IntoIterator<Item = (K, V)>) -> Self {
-        self.env = EnvSource::Map(vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect::<HashMap<_, _>>());
+    pub fn env<K: Into<String>, V: Into<String>>(
+        mut self,
+        vars: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.env = EnvSource::Map(
+            vars.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect::<HashMap<_, _>>(),
+        );
         self
     }
 
@@ -197,7 +213,16 @@ impl ConfigBuilder {
         self
     }
 
-    /// In a child process started with [`crate::follow::process::CommandExt`], make
+    /// The lowest level of `tracing` spans and events recorded (env
+    /// `WEFT_TRACING_MIN_LEVEL`; default info, because libraries such as hyper emit
+    /// many debug events per request). Process-wide. weft's own macros follow
+    /// [`ConfigBuilder::min_level`] only.
+    pub fn tracing_min_level(mut self, level: Level) -> Self {
+        self.tracing_min_level = Some(level);
+        self
+    }
+
+    /// In a child process started with [`crate::process::CommandExt`], make
     /// every root span a child of the parent's span read from `TRACEPARENT` (default on).
     pub fn attach_from_env(mut self, on: bool) -> Self {
         self.attach_from_env = Some(on);

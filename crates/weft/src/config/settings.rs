@@ -59,6 +59,8 @@ pub struct Settings {
     pub disabled: bool,
     /// Whether `TRACEPARENT` in the environment parents this process's root spans.
     pub attach_from_env: bool,
+    /// The lowest level of `tracing` spans and events recorded.
+    pub tracing_min_level: Level,
 }
 
 impl Settings {
@@ -70,7 +72,10 @@ impl Settings {
         } else {
             RootSampler::Ratio(self.sampling_ratio)
         };
-        Sampler { parent_based: self.parent_based, root }
+        Sampler {
+            parent_based: self.parent_based,
+            root,
+        }
     }
 }
 
@@ -86,7 +91,12 @@ impl ConfigBuilder {
             .map(|t| parse_pairs("OTEL_RESOURCE_ATTRIBUTES", &t))
             .transpose()?
             .unwrap_or_default();
-        let from_resource = |key: &str| resource_env.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let from_resource = |key: &str| {
+            resource_env
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+        };
         let service_name = self
             .service_name
             .clone()
@@ -111,11 +121,12 @@ impl ConfigBuilder {
         let level = |name: &'static str| {
             env.get(name)
                 .map(|v| {
-                    v.parse::<Level>().map_err(|_| ConfigureError::InvalidValue {
-                        name,
-                        value: v,
-                        expected: "trace, debug, info, notice, warn, error or fatal",
-                    })
+                    v.parse::<Level>()
+                        .map_err(|_| ConfigureError::InvalidValue {
+                            name,
+                            value: v,
+                            expected: "trace, debug, info, notice, warn, error or fatal",
+                        })
                 })
                 .transpose()
         };
@@ -127,7 +138,9 @@ impl ConfigBuilder {
             },
         };
         let ms = |name: &'static str, default: u64| -> Result<Duration, ConfigureError> {
-            Ok(Duration::from_millis(env.usize(name)?.map_or(default, |n| n as u64)))
+            Ok(Duration::from_millis(
+                env.usize(name)?.map_or(default, |n| n as u64),
+            ))
         };
         let disabled = env.bool("OTEL_SDK_DISABLED")?.unwrap_or(false);
         Ok(Settings {
@@ -143,7 +156,11 @@ impl ConfigBuilder {
                 Some(l) => l,
                 None => level("LOGFIRE_CONSOLE_MIN_LOG_LEVEL")?.unwrap_or(Level::Info),
             },
-            targets: if disabled { Vec::new() } else { self.targets(env)? },
+            targets: if disabled {
+                Vec::new()
+            } else {
+                self.targets(env)?
+            },
             sampling_ratio,
             parent_based,
             min_level: match self.min_level {
@@ -164,6 +181,10 @@ impl ConfigBuilder {
             export_timeout: ms("OTEL_EXPORTER_OTLP_TIMEOUT", 10_000)?,
             disabled,
             attach_from_env: self.attach_from_env.unwrap_or(true),
+            tracing_min_level: match self.tracing_min_level {
+                Some(l) => l,
+                None => level("WEFT_TRACING_MIN_LEVEL")?.unwrap_or(Level::Info),
+            },
         })
     }
 
@@ -172,7 +193,11 @@ impl ConfigBuilder {
     fn sampling(&self, env: &EnvSource) -> Result<(f64, bool), ConfigureError> {
         if let Some(r) = self.sampling_ratio {
             if !(0.0..=1.0).contains(&r) {
-                return Err(ConfigureError::InvalidValue { name: "sampling_ratio", value: r.to_string(), expected: RATIO });
+                return Err(ConfigureError::InvalidValue {
+                    name: "sampling_ratio",
+                    value: r.to_string(),
+                    expected: RATIO,
+                });
             }
             return Ok((r, true));
         }
@@ -198,7 +223,10 @@ impl ConfigBuilder {
     fn targets(&self, env: &EnvSource) -> Result<Vec<OtlpTarget>, ConfigureError> {
         let protocol = match self.protocol {
             Some(p) => p,
-            None => match env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL").or_else(|| env.get("OTEL_EXPORTER_OTLP_PROTOCOL")) {
+            None => match env
+                .get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+                .or_else(|| env.get("OTEL_EXPORTER_OTLP_PROTOCOL"))
+            {
                 Some(v) => Protocol::parse(&v).ok_or(ConfigureError::InvalidValue {
                     name: "OTEL_EXPORTER_OTLP_PROTOCOL",
                     value: v,
@@ -209,7 +237,10 @@ impl ConfigBuilder {
         };
         let headers = match &self.otlp_headers {
             Some(h) => h.clone(),
-            None => match env.get("OTEL_EXPORTER_OTLP_TRACES_HEADERS").or_else(|| env.get("OTEL_EXPORTER_OTLP_HEADERS")) {
+            None => match env
+                .get("OTEL_EXPORTER_OTLP_TRACES_HEADERS")
+                .or_else(|| env.get("OTEL_EXPORTER_OTLP_HEADERS"))
+            {
                 Some(text) => parse_pairs("OTEL_EXPORTER_OTLP_HEADERS", &text)?,
                 None => Vec::new(),
             },
@@ -217,26 +248,43 @@ impl ConfigBuilder {
         let mut targets = Vec::new();
         let token = self.token.clone().or_else(|| env.get("LOGFIRE_TOKEN"));
         if let Some(token) = &token {
-            let base = env.get("LOGFIRE_BASE_URL").unwrap_or_else(|| logfire_base_url(token).to_owned());
+            let base = env
+                .get("LOGFIRE_BASE_URL")
+                .unwrap_or_else(|| logfire_base_url(token).to_owned());
             targets.push(OtlpTarget {
                 url: format!("{}/v1/traces", base.trim_end_matches('/')),
                 headers: vec![("Authorization".to_owned(), format!("Bearer {token}"))],
                 protocol: Protocol::HttpProtobuf,
             });
         }
-        let signal_url = if self.otlp_endpoint.is_some() { None } else { env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") };
-        let base = self.otlp_endpoint.clone().or_else(|| env.get("OTEL_EXPORTER_OTLP_ENDPOINT"));
+        let signal_url = if self.otlp_endpoint.is_some() {
+            None
+        } else {
+            env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        };
+        let base = self
+            .otlp_endpoint
+            .clone()
+            .or_else(|| env.get("OTEL_EXPORTER_OTLP_ENDPOINT"));
         let url = match (signal_url, base) {
             (Some(url), _) => Some(url),
             (None, Some(base)) => Some(signal_path(&base, protocol)),
             (None, None) if token.is_none() && !self.no_default_exporter => {
-                let base = if protocol == Protocol::Grpc { "http://localhost:4317" } else { "http://localhost:4318" };
+                let base = if protocol == Protocol::Grpc {
+                    "http://localhost:4317"
+                } else {
+                    "http://localhost:4318"
+                };
                 Some(signal_path(base, protocol))
             }
             (None, None) => None,
         };
         if let Some(url) = url {
-            targets.push(OtlpTarget { url, headers, protocol });
+            targets.push(OtlpTarget {
+                url,
+                headers,
+                protocol,
+            });
         }
         Ok(targets)
     }
@@ -255,12 +303,16 @@ fn signal_path(base: &str, protocol: Protocol) -> String {
 fn logfire_base_url(token: &str) -> &'static str {
     let mut parts = token.split('_');
     match (parts.next(), parts.next(), parts.next()) {
-        (Some("pylf"), Some(v), Some("eu")) if v.starts_with('v') => "https://logfire-eu.pydantic.dev",
+        (Some("pylf"), Some(v), Some("eu")) if v.starts_with('v') => {
+            "https://logfire-eu.pydantic.dev"
+        }
         _ => "https://logfire-us.pydantic.dev",
     }
 }
 
 fn default_service_name() -> String {
-    let exe = std::env::current_exe().ok().and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
     format!("unknown_service:{}", exe.as_deref().unwrap_or("rust"))
 }

@@ -20,7 +20,11 @@ pub(crate) struct ConsoleExporter {
 
 impl ConsoleExporter {
     pub(crate) fn new(min_level: Level) -> Self {
-        ConsoleExporter { min_level, colour: std::io::stderr().is_terminal(), depth: HashMap::new() }
+        ConsoleExporter {
+            min_level,
+            colour: std::io::stderr().is_terminal(),
+            depth: HashMap::new(),
+        }
     }
 
     fn line(&self, record: &SpanRecord, depth: usize) -> String {
@@ -41,7 +45,9 @@ impl ConsoleExporter {
                 Level::Warn => "\x1b[33m",
                 Level::Error | Level::Fatal => "\x1b[31m",
             };
-            format!("\x1b[90m{h:02}:{m:02}:{s:02}.{ms:03}\x1b[0m {indent}{colour}{tag}{msg}\x1b[0m\n")
+            format!(
+                "\x1b[90m{h:02}:{m:02}:{s:02}.{ms:03}\x1b[0m {indent}{colour}{tag}{msg}\x1b[0m\n"
+            )
         } else {
             format!("{h:02}:{m:02}:{s:02}.{ms:03} {indent}{tag}{msg}\n")
         }
@@ -58,7 +64,9 @@ impl SpanExporter for ConsoleExporter {
             return;
         }
         // Nothing useful can be done if stderr is closed.
-        let _ = std::io::stderr().lock().write_all(self.line(record, depth).as_bytes());
+        let _ = std::io::stderr()
+            .lock()
+            .write_all(self.line(record, depth).as_bytes());
     }
 
     fn export(&mut self, batch: &[SpanRecord]) -> Result<(), ExportError> {

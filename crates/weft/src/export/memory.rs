@@ -30,7 +30,10 @@ pub struct MemoryExporter {
 impl MemoryExporter {
     /// Every record exported so far, pending-span records included, in export order.
     pub fn records(&self) -> Vec<SpanRecord> {
-        self.records.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Finished spans and logs only (no pending-span records).
@@ -46,7 +49,8 @@ impl MemoryExporter {
     /// shown as a root marked `↖ parent <id> not here`.
     pub fn tree(&self) -> String {
         let spans = self.spans();
-        let ids: std::collections::HashSet<_> = spans.iter().map(|s| s.span_context.span_id()).collect();
+        let ids: std::collections::HashSet<_> =
+            spans.iter().map(|s| s.span_context.span_id()).collect();
         let mut out = String::new();
         let mut roots: Vec<&SpanRecord> = spans
             .iter()
@@ -61,13 +65,19 @@ impl MemoryExporter {
 
     /// Forgets everything exported so far.
     pub fn clear(&self) {
-        self.records.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 }
 
 impl SpanExporter for MemoryExporter {
     fn export(&mut self, batch: &[SpanRecord]) -> Result<(), ExportError> {
-        self.records.lock().unwrap_or_else(PoisonError::into_inner).extend_from_slice(batch);
+        self.records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend_from_slice(batch);
         Ok(())
     }
 }
@@ -85,7 +95,10 @@ fn write_tree(spans: &[SpanRecord], node: &SpanRecord, depth: usize, out: &mut S
     out.push('\n');
     let mut children: Vec<&SpanRecord> = spans
         .iter()
-        .filter(|s| s.parent_span_id == node.span_context.span_id() && s.span_context.trace_id() == node.span_context.trace_id())
+        .filter(|s| {
+            s.parent_span_id == node.span_context.span_id()
+                && s.span_context.trace_id() == node.span_context.trace_id()
+        })
         .collect();
     children.sort_by_key(|s| s.start_ns);
     for child in children {

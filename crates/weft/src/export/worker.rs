@@ -23,7 +23,12 @@ pub(crate) enum Msg {
     /// the queue, the open-span map and the batch move a pointer, not the record.
     Start(Box<SpanRecord>),
     /// That span ended, with what it gathered since (`None`: nothing, the usual case).
-    End { trace_id: TraceId, span_id: SpanId, end_ns: u64, late: Option<Box<LateFields>> },
+    End {
+        trace_id: TraceId,
+        span_id: SpanId,
+        end_ns: u64,
+        late: Option<Box<LateFields>>,
+    },
     /// A log (complete on arrival).
     Log(Box<SpanRecord>),
 }
@@ -102,6 +107,10 @@ type OpenMap = HashMap<OpenKey, Open, std::hash::BuildHasherDefault<SpanIdHasher
 struct Worker {
     settings: WorkerSettings,
     open: OpenMap,
+    #[expect(
+        clippy::vec_box,
+        reason = "records arrive boxed; moving the box is cheaper than the record"
+    )]
     batch: Vec<Box<SpanRecord>>,
     /// The batch as exporters see it (a slice of records), reused between flushes.
     flat: Vec<SpanRecord>,
@@ -114,12 +123,20 @@ pub(crate) fn spawn(
     control: Receiver<Control>,
     settings: WorkerSettings,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new().name("weft-export".into()).spawn(move || {
-        crate::suppress::suppress_this_thread();
-        let failed = vec![false; settings.exporters.len()];
-        let mut worker = Worker { settings, open: OpenMap::default(), batch: Vec::new(), flat: Vec::new(), failed };
-        worker.run(&rx, &control);
-    })
+    std::thread::Builder::new()
+        .name("weft-export".into())
+        .spawn(move || {
+            crate::suppress::suppress_this_thread();
+            let failed = vec![false; settings.exporters.len()];
+            let mut worker = Worker {
+                settings,
+                open: OpenMap::default(),
+                batch: Vec::new(),
+                flat: Vec::new(),
+                failed,
+            };
+            worker.run(&rx, &control);
+        })
 }
 
 impl Worker {
@@ -185,10 +202,24 @@ impl Worker {
                     self.settings.dropped.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
-                let key = OpenKey(record.span_context.trace_id(), record.span_context.span_id());
-                self.open.insert(key, Open { record, pending_sent: false });
+                let key = OpenKey(
+                    record.span_context.trace_id(),
+                    record.span_context.span_id(),
+                );
+                self.open.insert(
+                    key,
+                    Open {
+                        record,
+                        pending_sent: false,
+                    },
+                );
             }
-            Msg::End { trace_id, span_id, end_ns, late } => match self.open.remove(&OpenKey(trace_id, span_id)) {
+            Msg::End {
+                trace_id,
+                span_id,
+                end_ns,
+                late,
+            } => match self.open.remove(&OpenKey(trace_id, span_id)) {
                 Some(open) => {
                     let mut record = open.record;
                     record.end_ns = end_ns.max(record.start_ns);
@@ -234,7 +265,9 @@ impl Worker {
         self.flat.extend(self.batch.drain(..).map(|b| *b));
         for (i, (target, e)) in self.settings.exporters.iter_mut().enumerate() {
             if let Err(err) = e.export(&self.flat) {
-                self.settings.dropped.fetch_add(self.flat.len() as u64, Ordering::Relaxed);
+                self.settings
+                    .dropped
+                    .fetch_add(self.flat.len() as u64, Ordering::Relaxed);
                 if !self.failed[i] {
                     self.failed[i] = true;
                     crate::diagnostics::export_failed(target, self.flat.len(), &err);
@@ -261,6 +294,9 @@ fn pending_record(real: &SpanRecord) -> SpanRecord {
     p.parent_is_remote = false;
     p.span_type = SpanType::PendingSpan;
     p.end_ns = p.start_ns;
-    p.attributes.push(("logfire.pending_parent_id".into(), Value::Str(real.parent_span_id.to_string().into())));
+    p.attributes.push((
+        "logfire.pending_parent_id".into(),
+        Value::Str(real.parent_span_id.to_string().into()),
+    ));
     p
 }

@@ -7,7 +7,9 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource as ProtoResource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status as ProtoStatus, span, status};
+use opentelemetry_proto::tonic::trace::v1::{
+    ResourceSpans, ScopeSpans, Span, Status as ProtoStatus, span, status,
+};
 use std::collections::BTreeMap;
 
 /// The resource every span of this process carries (`service.name` and friends).
@@ -20,7 +22,10 @@ pub struct Resource {
 impl Resource {
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Value> {
-        self.attributes.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
     }
 }
 
@@ -33,12 +38,18 @@ const IS_REMOTE: u32 = 0x200;
 pub fn encode_request(resource: &Resource, batch: &[SpanRecord]) -> ExportTraceServiceRequest {
     let mut scopes: BTreeMap<&str, Vec<Span>> = BTreeMap::new();
     for record in batch {
-        scopes.entry(&record.scope).or_default().push(encode_span(record));
+        scopes
+            .entry(&record.scope)
+            .or_default()
+            .push(encode_span(record));
     }
     let scope_spans = scopes
         .into_iter()
         .map(|(name, spans)| ScopeSpans {
-            scope: Some(InstrumentationScope { name: name.to_owned(), ..Default::default() }),
+            scope: Some(InstrumentationScope {
+                name: name.to_owned(),
+                ..Default::default()
+            }),
             spans,
             schema_url: String::new(),
         })
@@ -71,14 +82,20 @@ fn encode_span(r: &SpanRecord) -> Span {
         attributes.push(kv("logfire.msg_template", &Value::Str(template.clone())));
     }
     attributes.push(kv("logfire.msg", &Value::Str(r.message().into())));
-    attributes.push(kv("logfire.span_type", &Value::Str(r.span_type.as_str().into())));
+    attributes.push(kv(
+        "logfire.span_type",
+        &Value::Str(r.span_type.as_str().into()),
+    ));
     if let Some(level) = r.level {
         attributes.push(kv("logfire.level_num", &Value::I64(level.number().into())));
     }
     if let Some(schema) = json_schema(&r.attributes) {
         attributes.push(kv("logfire.json_schema", &Value::Str(schema.into())));
     }
-    attributes.push(kv("thread.id", &Value::I64(i64::try_from(r.thread.id).unwrap_or(i64::MAX))));
+    attributes.push(kv(
+        "thread.id",
+        &Value::I64(i64::try_from(r.thread.id).unwrap_or(i64::MAX)),
+    ));
     if let Some(name) = &r.thread.name {
         attributes.push(kv("thread.name", &Value::Str(name.to_string().into())));
     }
@@ -127,14 +144,24 @@ fn encode_span(r: &SpanRecord) -> Span {
                 dropped_attributes_count: 0,
                 flags: u32::from(l.span_context.trace_flags().to_u8())
                     | HAS_IS_REMOTE
-                    | if l.span_context.is_remote() { IS_REMOTE } else { 0 },
+                    | if l.span_context.is_remote() {
+                        IS_REMOTE
+                    } else {
+                        0
+                    },
             })
             .collect(),
         dropped_links_count: 0,
         status: match &r.status {
             Status::Unset => None,
-            Status::Ok => Some(ProtoStatus { message: String::new(), code: status::StatusCode::Ok as i32 }),
-            Status::Error(m) => Some(ProtoStatus { message: m.clone(), code: status::StatusCode::Error as i32 }),
+            Status::Ok => Some(ProtoStatus {
+                message: String::new(),
+                code: status::StatusCode::Ok as i32,
+            }),
+            Status::Error(m) => Some(ProtoStatus {
+                message: m.clone(),
+                code: status::StatusCode::Error as i32,
+            }),
         },
     }
 }
@@ -181,5 +208,9 @@ pub(crate) fn kv(key: &str, value: &Value) -> KeyValue {
         Value::Str(s) => any_value::Value::StringValue(s.to_string()),
         Value::Json(s, _) => any_value::Value::StringValue(s.clone()),
     };
-    KeyValue { key: key.to_owned(), value: Some(AnyValue { value: Some(v) }), ..Default::default() }
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue { value: Some(v) }),
+        ..Default::default()
+    }
 }

@@ -11,7 +11,10 @@ use tonic::transport::{Channel, Endpoint};
 /// Sends batches to an OTLP/gRPC endpoint.
 pub(crate) struct GrpcExporter {
     client: TraceServiceClient<Channel>,
-    headers: Vec<(tonic::metadata::AsciiMetadataKey, tonic::metadata::AsciiMetadataValue)>,
+    headers: Vec<(
+        tonic::metadata::AsciiMetadataKey,
+        tonic::metadata::AsciiMetadataValue,
+    )>,
     timeout: Duration,
     resource: Resource,
     runtime: tokio::runtime::Runtime,
@@ -27,9 +30,12 @@ impl GrpcExporter {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| ExportError::Transport(format!("cannot start the exporter's runtime: {e}")))?;
-        let endpoint = Endpoint::from_shared(url.clone())
-            .map_err(|e| ExportError::Transport(format!("invalid gRPC endpoint {url:?}: {e}")))?
+            .map_err(|e| {
+                ExportError::Transport(format!("cannot start the exporter's runtime: {e}"))
+            })?;
+        let shown = url.clone();
+        let endpoint = Endpoint::from_shared(url)
+            .map_err(|e| ExportError::Transport(format!("invalid gRPC endpoint {shown:?}: {e}")))?
             .timeout(timeout);
         // Connect lazily: the backend may come up after the application.
         let channel = {
@@ -40,7 +46,13 @@ impl GrpcExporter {
             .into_iter()
             .filter_map(|(k, v)| Some((k.parse().ok()?, v.parse().ok()?)))
             .collect();
-        Ok(GrpcExporter { client: TraceServiceClient::new(channel), headers, timeout, resource, runtime })
+        Ok(GrpcExporter {
+            client: TraceServiceClient::new(channel),
+            headers,
+            timeout,
+            resource,
+            runtime,
+        })
     }
 }
 
@@ -66,7 +78,8 @@ impl SpanExporter for GrpcExporter {
                                 | tonic::Code::DeadlineExceeded
                                 | tonic::Code::Aborted
                         );
-                        let error = ExportError::Grpc(format!("{}: {}", status.code(), status.message()));
+                        let error =
+                            ExportError::Grpc(format!("{}: {}", status.code(), status.message()));
                         if !retry {
                             return Err(error);
                         }

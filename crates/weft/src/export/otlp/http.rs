@@ -33,12 +33,22 @@ impl HttpExporter {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| ExportError::Transport(format!("cannot start the exporter's runtime: {e}")))?;
+            .map_err(|e| {
+                ExportError::Transport(format!("cannot start the exporter's runtime: {e}"))
+            })?;
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .build()
             .map_err(|e| ExportError::Transport(format!("cannot build the HTTP client: {e}")))?;
-        Ok(HttpExporter { url, headers, json: protocol == Protocol::HttpJson, timeout, resource, client, runtime })
+        Ok(HttpExporter {
+            url,
+            headers,
+            json: protocol == Protocol::HttpJson,
+            timeout,
+            resource,
+            client,
+            runtime,
+        })
     }
 
     async fn send(&self, body: Vec<u8>) -> Result<(), ExportError> {
@@ -47,7 +57,14 @@ impl HttpExporter {
             let mut req = self
                 .client
                 .post(&self.url)
-                .header("content-type", if self.json { "application/json" } else { "application/x-protobuf" })
+                .header(
+                    "content-type",
+                    if self.json {
+                        "application/json"
+                    } else {
+                        "application/x-protobuf"
+                    },
+                )
                 .body(body.clone());
             for (k, v) in &self.headers {
                 req = req.header(k, v);
@@ -63,7 +80,10 @@ impl HttpExporter {
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(Duration::from_secs);
                     let text = resp.text().await.unwrap_or_default();
-                    let error = ExportError::Http { status, body: text.chars().take(200).collect() };
+                    let error = ExportError::Http {
+                        status,
+                        body: text.chars().take(200).collect(),
+                    };
                     if !retryable_status(status) {
                         return Err(error);
                     }
@@ -83,7 +103,8 @@ impl SpanExporter for HttpExporter {
     fn export(&mut self, batch: &[SpanRecord]) -> Result<(), ExportError> {
         let request = encode_request(&self.resource, batch);
         let body = if self.json {
-            serde_json::to_vec(&request).map_err(|e| ExportError::Transport(format!("cannot encode JSON: {e}")))?
+            serde_json::to_vec(&request)
+                .map_err(|e| ExportError::Transport(format!("cannot encode JSON: {e}")))?
         } else {
             request.encode_to_vec()
         };

@@ -19,7 +19,10 @@ pub(crate) struct Backoff {
 
 impl Backoff {
     pub(crate) fn new(timeout: Duration) -> Self {
-        Backoff { next: Duration::from_millis(100), deadline: Instant::now() + timeout }
+        Backoff {
+            next: Duration::from_millis(100),
+            deadline: Instant::now() + timeout,
+        }
     }
 
     /// How long to wait before the next try, or `None` when the deadline would pass.
@@ -41,7 +44,11 @@ mod tests {
         assert_eq!(b.next_delay(None), Some(Duration::from_millis(100)));
         assert_eq!(b.next_delay(None), Some(Duration::from_millis(200)));
         assert_eq!(b.next_delay(None), Some(Duration::from_millis(400)));
-        assert_eq!(b.next_delay(Some(Duration::from_secs(10))), None, "a hint past the deadline ends the retries");
+        assert_eq!(
+            b.next_delay(Some(Duration::from_secs(10))),
+            None,
+            "a hint past the deadline ends the retries"
+        );
         assert!(retryable_status(503) && !retryable_status(400) && !retryable_status(500));
     }
 }

@@ -1,0 +1,170 @@
+//! HTTP and gRPC: servers extract the caller's W3C context, clients inject theirs, so
+//! one request is one trace across services and languages.
+//!
+//! - [`tower::ServerLayer`] (feature `tower`): one SERVER span per request, for axum,
+//!   hyper and tonic servers. The caller's `traceparent`/`tracestate`/`baggage` are
+//!   extracted under the [`distributed_tracing`](crate::DistributedTracing) policy.
+//! - [`reqwest::ClientMiddleware`] (feature `reqwest`): one CLIENT span per request
+//!   sent through `reqwest-middleware`, its context injected into the headers.
+//! - [`tonic::ClientLayer`] (feature `tonic`): the same for tonic channels.
+//! - [`inject_context`]: the current context into any `http::HeaderMap`, for hyper or
+//!   any other client.
+//!
+//! The guide is `docs/http.md`.
+
+mod header;
+#[cfg(feature = "reqwest")]
+pub mod reqwest;
+#[cfg(feature = "tonic")]
+pub mod tonic;
+#[cfg(feature = "tower")]
+pub mod tower;
+
+pub use header::inject_context;
+
+use crate::record::Attribute;
+use crate::span::{Span, StartArgs};
+use opentelemetry::Context;
+use opentelemetry::trace::{SpanKind, TraceContextExt};
+use std::borrow::Cow;
+
+/// A span started for one request, and the context its work runs in.
+#[derive(Debug)]
+pub(crate) struct Started {
+    pub(crate) span: Span,
+    /// `parent` (or the current context) with `span` as the active span.
+    pub(crate) cx: Context,
+}
+
+/// Starts a span of `kind` under `parent` (`None`: the current context).
+pub(crate) fn start_span(
+    name: Cow<'static, str>,
+    kind: SpanKind,
+    attributes: Vec<Attribute>,
+    links: Vec<crate::record::SpanLink>,
+    parent: Option<Context>,
+    scope: &'static str,
+) -> Started {
+    let base = parent.clone().unwrap_or_else(Context::current);
+    let span = Span::start(StartArgs {
+        name,
+        template: None,
+        level: None,
+        kind,
+        code: None,
+        attributes,
+        links,
+        parent,
+        scope: Cow::Borrowed(scope),
+    });
+    let cx = match span.span_context() {
+        Some(sc) => base.with_remote_span_context(sc.clone()),
+        None => base,
+    };
+    Started { span, cx }
+}
+
+/// HTTP methods as OpenTelemetry's semantic conventions know them; anything else is
+/// `_OTHER`, so a caller cannot make span names of its choosing.
+pub(crate) fn known_method(method: &http::Method) -> Option<&'static str> {
+    Some(match *method {
+        http::Method::GET => "GET",
+        http::Method::POST => "POST",
+        http::Method::PUT => "PUT",
+        http::Method::DELETE => "DELETE",
+        http::Method::HEAD => "HEAD",
+        http::Method::OPTIONS => "OPTIONS",
+        http::Method::PATCH => "PATCH",
+        http::Method::CONNECT => "CONNECT",
+        http::Method::TRACE => "TRACE",
+        _ => return None,
+    })
+}
+
+/// `http.request.method` (and `http.request.method_original` for an unknown method),
+/// and the method part of the span name.
+pub(crate) fn method_attributes(
+    method: &http::Method,
+    attributes: &mut Vec<Attribute>,
+) -> &'static str {
+    match known_method(method) {
+        Some(known) => {
+            attributes.push(("http.request.method".into(), known.into()));
+            known
+        }
+        None => {
+            attributes.push(("http.request.method".into(), "_OTHER".into()));
+            attributes.push((
+                "http.request.method_original".into(),
+                method.as_str().to_owned().into(),
+            ));
+            "HTTP"
+        }
+    }
+}
+
+/// `/package.Service/Method` → (`package.Service`, `Method`), when the path has that shape.
+#[cfg(feature = "tower")]
+pub(crate) fn grpc_path(path: &str) -> Option<(&str, &str)> {
+    // Names come from the caller: bound them so a bad client cannot flood span names
+    // with junk (tonic answers UNIMPLEMENTED for unknown paths anyway).
+    const MAX_LEN: usize = 256;
+    let rest = path.strip_prefix('/')?;
+    let (service, method) = rest.split_once('/')?;
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_')
+    };
+    (path.len() <= MAX_LEN && valid(service) && valid(method)).then_some((service, method))
+}
+
+/// gRPC status codes, by number (<https://grpc.github.io/grpc/core/md_doc_statuscodes.html>).
+#[cfg(feature = "tower")]
+pub(crate) fn grpc_code_is_server_error(code: i64) -> bool {
+    // OpenTelemetry's RPC conventions: on the server only these codes are errors;
+    // the others describe the client's request.
+    matches!(code, 2 | 4 | 12 | 13 | 14 | 15)
+}
+
+/// `server.address` and `server.port` from an authority such as `example.com:8080`.
+pub(crate) fn authority_attributes(
+    authority: &str,
+    default_port: Option<u16>,
+    attributes: &mut Vec<Attribute>,
+) {
+    let Ok(authority) = authority.parse::<http::uri::Authority>() else {
+        return;
+    };
+    attributes.push(("server.address".into(), authority.host().to_owned().into()));
+    if let Some(port) = authority.port_u16().or(default_port) {
+        attributes.push(("server.port".into(), port.into()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(feature = "tower")]
+    fn grpc_paths() {
+        assert_eq!(
+            grpc_path("/grpc.health.v1.Health/Check"),
+            Some(("grpc.health.v1.Health", "Check"))
+        );
+        assert_eq!(grpc_path("/a/b/c"), None);
+        assert_eq!(grpc_path("/a/"), None);
+        assert_eq!(grpc_path("a/b"), None);
+        assert_eq!(grpc_path("/a b/c"), None);
+    }
+
+    #[test]
+    fn methods() {
+        let mut attrs = Vec::new();
+        assert_eq!(method_attributes(&http::Method::GET, &mut attrs), "GET");
+        let odd = http::Method::from_bytes(b"BREW").ok();
+        assert_eq!(odd.map(|m| method_attributes(&m, &mut attrs)), Some("HTTP"));
+        assert_eq!(attrs.len(), 3);
+    }
+}

@@ -1,0 +1,481 @@
+//! AMQP against a real RabbitMQ node: the whole exported tree across producer and
+//! consumer (in one process and across two), the `distributed_tracing` policy,
+//! malformed headers, redelivery links and batches.
+#![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
+
+#[path = "celery/brokers.rs"]
+mod brokers;
+#[path = "celery/tree.rs"]
+mod tree;
+
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicConsumeOptions, BasicGetOptions, BasicPublishOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use weft::DistributedTracing;
+use weft::export::memory::MemoryExporter;
+use weft::messaging::amqp;
+use weft::opentelemetry::context::FutureExt as _;
+
+/// The policy is process-global: every test here extracts, so they run one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn local(policy: DistributedTracing) -> (weft::Weft, MemoryExporter) {
+    weft::propagation::set_policy(policy);
+    let memory = MemoryExporter::default();
+    let weft = weft::configure()
+        .local()
+        .console(false)
+        .no_default_exporter()
+        .env([("LOGFIRE_TOKEN", "")])
+        .distributed_tracing(policy)
+        .exporter(memory.clone())
+        .finish()
+        .unwrap();
+    (weft, memory)
+}
+
+const NOTES: &[&str] = &[
+    "weft.messaging.context",
+    "weft.messaging.settlement",
+    "weft.messaging.redelivered",
+    "messaging.batch.message_count",
+];
+
+fn rendered(weft: &weft::Weft, memory: &MemoryExporter, service: &str) -> String {
+    assert!(weft.force_flush());
+    tree::render(&tree::from_weft(&memory.spans(), service, NOTES))
+}
+
+async fn channel(queue: &str) -> (Connection, Channel) {
+    let url = brokers::amqp_url(brokers::rabbitmq());
+    let conn = Connection::connect(&url, ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    channel
+        .queue_declare(
+            queue.into(),
+            QueueDeclareOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    (conn, channel)
+}
+
+async fn next_delivery(channel: &Channel, queue: &str) -> lapin::message::Delivery {
+    for _ in 0..100 {
+        if let Some(message) = channel
+            .basic_get(queue.into(), BasicGetOptions::default())
+            .await
+            .unwrap()
+        {
+            return message.delivery;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no message on {queue} within 5 s");
+}
+
+async fn publish_in_span(channel: &Channel, queue: &str, root: &str, body: &[u8]) {
+    let span = weft::span!("{root}", root = root.to_owned());
+    let cx = span.context();
+    amqp::publish(
+        channel,
+        "",
+        queue,
+        BasicPublishOptions::default(),
+        body,
+        BasicProperties::default(),
+    )
+    .with_context(cx)
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_and_consume_is_one_trace() {
+    let _serial = SERIAL.lock().await;
+    let (weft, memory) = local(DistributedTracing::Allow);
+    let queue = "weft-one-trace";
+    let (_conn, channel) = channel(queue).await;
+    async {
+        publish_in_span(&channel, queue, "checkout", b"order 42").await;
+        let mut consumer = channel
+            .basic_consume(
+                queue.into(),
+                "one-trace".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+        let delivery = consumer.next().await.unwrap().unwrap();
+        let handled = amqp::process(&delivery, queue, |d| async move {
+            let _inner = weft::span!("charge card").entered();
+            weft::info!("handled {n} bytes", n = d.data.len() as u64);
+            Ok::<_, std::io::Error>(7)
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(handled, 7);
+    }
+    .with_context(weft.context())
+    .await;
+    insta::assert_snapshot!(rendered(&weft, &memory, "weft"), @r"
+    trace
+      checkout [internal weft]
+        publish weft-one-trace [producer weft]
+          process weft-one-trace [consumer weft weft.messaging.settlement=ack]
+            charge card [internal weft]
+              handled 8 bytes [log weft]
+    ");
+    let spans = memory.spans();
+    let publish = spans
+        .iter()
+        .find(|s| s.name.starts_with("publish"))
+        .unwrap();
+    let attr = |k: &str| publish.attribute(k).map(ToString::to_string);
+    assert_eq!(attr("messaging.system").as_deref(), Some("rabbitmq"));
+    assert_eq!(
+        attr("messaging.destination.name").as_deref(),
+        Some("amq.default")
+    );
+    assert_eq!(attr("messaging.operation.type").as_deref(), Some("send"));
+    assert_eq!(attr("messaging.operation.name").as_deref(), Some("publish"));
+    assert_eq!(
+        attr("messaging.rabbitmq.destination.routing_key").as_deref(),
+        Some(queue)
+    );
+    assert_eq!(attr("messaging.message.body.size").as_deref(), Some("8"));
+    let process = spans
+        .iter()
+        .find(|s| s.name.starts_with("process"))
+        .unwrap();
+    assert!(
+        process.parent_is_remote,
+        "the consumer's parent came with the message"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_headers_start_new_roots_and_are_acked() {
+    let _serial = SERIAL.lock().await;
+    let (weft, memory) = local(DistributedTracing::Allow);
+    let queue = "weft-malformed";
+    let (_conn, channel) = channel(queue).await;
+    let mut bad = FieldTable::default();
+    bad.insert(
+        "traceparent".into(),
+        AMQPValue::LongString("00-not-a-trace".into()),
+    );
+    let mut zero = FieldTable::default();
+    zero.insert(
+        "traceparent".into(),
+        AMQPValue::LongString("00-00000000000000000000000000000000-b7ad6b7169203331-01".into()),
+    );
+    let mut not_string = FieldTable::default();
+    not_string.insert("traceparent".into(), AMQPValue::LongLongInt(42));
+    let properties = [
+        BasicProperties::default(),
+        BasicProperties::default().with_headers(bad),
+        BasicProperties::default().with_headers(zero),
+        BasicProperties::default().with_headers(not_string),
+    ];
+    for (i, props) in properties.into_iter().enumerate() {
+        let body = format!("message {i}");
+        channel
+            .basic_publish(
+                "".into(),
+                queue.into(),
+                BasicPublishOptions::default(),
+                body.as_bytes(),
+                props,
+            )
+            .await
+            .unwrap();
+    }
+    async {
+        for _ in 0..4 {
+            let delivery = next_delivery(&channel, queue).await;
+            amqp::process(&delivery, queue, |d| async move {
+                weft::info!(
+                    "handled {body}",
+                    body = String::from_utf8_lossy(&d.data).into_owned()
+                );
+                Ok::<_, std::io::Error>(())
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        }
+    }
+    .with_context(weft.context())
+    .await;
+    let empty = channel
+        .basic_get(queue.into(), BasicGetOptions::default())
+        .await
+        .unwrap();
+    assert!(empty.is_none(), "every message was acked");
+    insta::assert_snapshot!(rendered(&weft, &memory, "weft"), @r"
+    trace
+      process weft-malformed [consumer weft weft.messaging.context=missing weft.messaging.settlement=ack]
+        handled message 0 [log weft]
+    trace
+      process weft-malformed [consumer weft weft.messaging.context=invalid: traceparent is 14 bytes, shorter than the 55 of `00-<trace-id>-<parent-id>-<trace-flags>`; see https://www.w3.org/TR/trace-context-2/#versioning-of-traceparent weft.messaging.settlement=ack]
+        handled message 1 [log weft]
+    trace
+      process weft-malformed [consumer weft weft.messaging.context=invalid: traceparent trace-id must not be all zeroes; see https://www.w3.org/TR/trace-context-2/#trace-id weft.messaging.settlement=ack]
+        handled message 2 [log weft]
+    trace
+      process weft-malformed [consumer weft weft.messaging.context=missing weft.messaging.settlement=ack]
+        handled message 3 [log weft]
+    ");
+}
+
+/// Produces in one span and consumes inside a local span, under `policy`.
+async fn policy_tree(policy: DistributedTracing) -> String {
+    let (weft, memory) = local(policy);
+    let queue = format!("weft-policy-{policy:?}").to_lowercase();
+    let (_conn, channel) = channel(&queue).await;
+    async {
+        publish_in_span(&channel, &queue, "sender", b"x").await;
+        let local = weft::span!("local work");
+        let delivery = next_delivery(&channel, &queue).await;
+        amqp::process(&delivery, &queue, |_| async { Ok::<_, std::io::Error>(()) })
+            .with_context(local.context())
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    .with_context(weft.context())
+    .await;
+    rendered(&weft, &memory, "weft")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_policy() {
+    let _serial = SERIAL.lock().await;
+    let continued = "\
+trace
+  local work [internal weft]
+trace
+  sender [internal weft]
+    publish weft-policy-POLICY [producer weft]
+      process weft-policy-POLICY [consumer weft weft.messaging.settlement=ack]";
+    assert_eq!(
+        policy_tree(DistributedTracing::Allow).await,
+        continued.replace("POLICY", "allow")
+    );
+    assert_eq!(
+        policy_tree(DistributedTracing::Warn).await,
+        continued.replace("POLICY", "warn")
+    );
+    insta::assert_snapshot!(policy_tree(DistributedTracing::Deny).await, @r"
+    trace
+      local work [internal weft]
+        process weft-policy-deny [consumer weft weft.messaging.settlement=ack] -> publish weft-policy-deny (distributed_tracing=deny)
+    trace
+      sender [internal weft]
+        publish weft-policy-deny [producer weft]
+    ");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redelivery_is_a_new_span_linked_to_the_earlier_attempt() {
+    let _serial = SERIAL.lock().await;
+    let (weft, memory) = local(DistributedTracing::Allow);
+    let queue = "weft-redelivery";
+    let (_conn, channel) = channel(queue).await;
+    async {
+        publish_in_span(&channel, queue, "sender", b"flaky").await;
+        let first = next_delivery(&channel, queue).await;
+        assert!(!first.redelivered);
+        let received = amqp::receive(&first, queue);
+        received.in_scope(|| weft::warn!("first attempt failed"));
+        received.nack(true).await.unwrap();
+        drop(received);
+        let second = next_delivery(&channel, queue).await;
+        assert!(second.redelivered, "RabbitMQ marks the requeued message");
+        let received = amqp::receive(&second, queue);
+        received.in_scope(|| weft::info!("second attempt worked"));
+        received.ack().await.unwrap();
+    }
+    .with_context(weft.context())
+    .await;
+    insta::assert_snapshot!(rendered(&weft, &memory, "weft"), @r"
+    trace
+      sender [internal weft]
+        publish weft-redelivery [producer weft]
+          process weft-redelivery [consumer weft weft.messaging.settlement=nack]
+            first attempt failed [log weft]
+          process weft-redelivery [consumer weft weft.messaging.redelivered=true weft.messaging.settlement=ack] -> process weft-redelivery (messaging.redelivery)
+            second attempt worked [log weft]
+    ");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_links_every_message() {
+    let _serial = SERIAL.lock().await;
+    let (weft, memory) = local(DistributedTracing::Allow);
+    let queue = "weft-batch";
+    let (_conn, channel) = channel(queue).await;
+    async {
+        for root in ["order 1", "order 2", "order 3"] {
+            publish_in_span(&channel, queue, root, root.as_bytes()).await;
+        }
+        let mut deliveries = Vec::new();
+        for _ in 0..3 {
+            deliveries.push(next_delivery(&channel, queue).await);
+        }
+        let job = weft::span!("nightly batch");
+        let batch = {
+            let _job = job.enter();
+            amqp::process_batch(&deliveries, queue)
+        };
+        batch.in_scope(|| weft::info!("processed {n}", n = deliveries.len() as u64));
+        for delivery in &deliveries {
+            delivery
+                .acker
+                .ack(lapin::options::BasicAckOptions::default())
+                .await
+                .unwrap();
+        }
+    }
+    .with_context(weft.context())
+    .await;
+    insta::assert_snapshot!(rendered(&weft, &memory, "weft"), @r"
+    trace
+      nightly batch [internal weft]
+        process weft-batch [consumer weft messaging.batch.message_count=3] -> publish weft-batch (messaging.batch) -> publish weft-batch (messaging.batch) -> publish weft-batch (messaging.batch)
+          processed 3 [log weft]
+    trace
+      order 1 [internal weft]
+        publish weft-batch [producer weft]
+    trace
+      order 2 [internal weft]
+        publish weft-batch [producer weft]
+    trace
+      order 3 [internal weft]
+        publish weft-batch [producer weft]
+    ");
+    let batch = memory
+        .spans()
+        .into_iter()
+        .find(|s| s.name == "process weft-batch")
+        .unwrap();
+    let publishes: Vec<_> = memory
+        .spans()
+        .into_iter()
+        .filter(|s| s.name == "publish weft-batch")
+        .map(|s| s.span_context)
+        .collect();
+    let linked: Vec<_> = batch
+        .links
+        .iter()
+        .map(|l| l.span_context.span_id())
+        .collect();
+    assert_eq!(
+        linked,
+        publishes.iter().map(|s| s.span_id()).collect::<Vec<_>>(),
+        "one link per message, in order"
+    );
+}
+
+/// The consumer half of `a_consumer_process_joins_the_trace`, run as a child process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run by a_consumer_process_joins_the_trace in a child process"]
+async fn child_consumer() {
+    let (Ok(url), Ok(queue)) = (
+        std::env::var("WEFT_TEST_AMQP_URL"),
+        std::env::var("WEFT_TEST_QUEUE"),
+    ) else {
+        panic!("set WEFT_TEST_AMQP_URL and WEFT_TEST_QUEUE");
+    };
+    let (weft, memory) = local(DistributedTracing::Allow);
+    let conn = Connection::connect(&url, ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    async {
+        let delivery = next_delivery(&channel, &queue).await;
+        amqp::process(&delivery, &queue, |_| async {
+            weft::info!("worker handled it");
+            Ok::<_, std::io::Error>(())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    }
+    .with_context(weft.context())
+    .await;
+    assert!(weft.force_flush());
+    for node in tree::from_weft(&memory.spans(), "worker", NOTES) {
+        println!(
+            "NODE\t{}\t{}\t{}\t{}\t{}",
+            node.trace_id, node.span_id, node.parent, node.name, node.kind
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_process_joins_the_trace() {
+    let _serial = SERIAL.lock().await;
+    let (weft, memory) = local(DistributedTracing::Allow);
+    let queue = "weft-cross-process";
+    let (_conn, channel) = channel(queue).await;
+    async { publish_in_span(&channel, queue, "checkout", b"order").await }
+        .with_context(weft.context())
+        .await;
+    let output = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_consumer",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("WEFT_TEST_AMQP_URL", brokers::amqp_url(brokers::rabbitmq()))
+        .env("WEFT_TEST_QUEUE", queue)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "child failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(weft.force_flush());
+    let mut nodes = tree::from_weft(&memory.spans(), "producer", NOTES);
+    // libtest may print its `test … ` prefix on the first line of the child's output.
+    for line in stdout
+        .lines()
+        .filter_map(|l| l.find("NODE\t").map(|at| &l[at + 5..]))
+    {
+        let f: Vec<&str> = line.split('\t').collect();
+        nodes.push(tree::Node {
+            trace_id: f[0].into(),
+            span_id: f[1].into(),
+            parent: f[2].into(),
+            name: f[3].into(),
+            kind: f[4].into(),
+            service: "worker".into(),
+            notes: Vec::new(),
+            start: u64::MAX,
+            links: Vec::new(),
+        });
+    }
+    assert_eq!(tree::trace_count(&nodes), 1);
+    insta::assert_snapshot!(tree::render(&nodes), @r"
+    trace
+      checkout [internal producer]
+        publish weft-cross-process [producer producer]
+          process weft-cross-process [consumer worker]
+            worker handled it [log worker]
+    ");
+}

@@ -1,0 +1,6 @@
+#[weft::instrument]
+struct Config {
+    port: u16,
+}
+
+fn main() {}
