@@ -37,6 +37,7 @@
 pub mod amqp;
 #[cfg(feature = "nats")]
 pub mod nats;
+#[cfg(feature = "lapin")]
 mod redelivery;
 mod span;
 

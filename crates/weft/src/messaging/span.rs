@@ -136,6 +136,7 @@ pub struct ConsumerSpan {
 
 impl ConsumerSpan {
     /// A span started under the current context (a batch), with its work's context.
+    #[cfg(feature = "lapin")]
     pub(crate) fn local(span: Span) -> ConsumerSpan {
         let cx = span.context();
         ConsumerSpan {
@@ -262,6 +263,7 @@ pub(crate) fn link(span_context: SpanContext, reason: &'static str) -> SpanLink 
 }
 
 /// The span context a message's headers carry, whatever the policy.
+#[cfg(feature = "lapin")]
 pub(crate) fn carried(headers: &(impl Extractor + ?Sized)) -> Option<SpanContext> {
     headers
         .get(TRACEPARENT)
