@@ -32,6 +32,11 @@ pub enum Command {
     Trace(TraceArgs),
     /// Write one trace, or the whole store, as OTLP/JSON lines.
     Export(ExportArgs),
+    /// Start the viewer and a few services on loopback, send requests, print the trees.
+    Demo(crate::demo::DemoArgs),
+    /// One of the demo's services (started by `weft demo`).
+    #[command(hide = true)]
+    DemoService(crate::demo::ServiceArgs),
 }
 
 /// Flags of `weft serve`.
@@ -149,7 +154,9 @@ pub struct ExportArgs {
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().map_err(|_| format!("{s:?} is not a duration like 90s, 30m, 12h or 7d"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 90s, 30m, 12h or 7d"))?;
     let secs = match unit {
         "" | "s" => n,
         "m" => n * 60,
@@ -188,7 +195,7 @@ impl ServeArgs {
             token: self.token.clone().filter(|t| !t.is_empty()),
             retention: Retention {
                 max_age: Some(self.retention_age).filter(|d| !d.is_zero()),
-                max_bytes: (self.retention_size_mb > 0).then(|| self.retention_size_mb << 20),
+                max_bytes: (self.retention_size_mb > 0).then_some(self.retention_size_mb << 20),
             },
             max_body_bytes: self.max_body_mb << 20,
         }
@@ -196,7 +203,9 @@ impl ServeArgs {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    let running = serve::start(args.config()).await.map_err(|e| e.to_string())?;
+    let running = serve::start(args.config())
+        .await
+        .map_err(|e| e.to_string())?;
     println!("{}", running.banner());
     serve::shutdown_signal().await;
     eprintln!("weft: shutting down (finishing requests in flight)");
@@ -217,21 +226,36 @@ async fn run(cli: Cli) -> Result<(), String> {
                 q: args.query,
                 limit: Some(args.limit),
             };
-            term::traces(&args.source, &query, args.json).await.map_err(|e| e.to_string())
+            term::traces(&args.source, &query, args.json)
+                .await
+                .map_err(|e| e.to_string())
         }
         Command::Trace(args) => {
-            term::trace(&args.source, &args.trace_id, args.json, args.correct_skew).await.map_err(|e| e.to_string())
+            term::trace(&args.source, &args.trace_id, args.json, args.correct_skew)
+                .await
+                .map_err(|e| e.to_string())
         }
-        Command::Export(args) => {
-            term::export(&args.source, args.trace.as_deref(), &args.out).await.map_err(|e| e.to_string())
-        }
+        Command::Export(args) => term::export(&args.source, args.trace.as_deref(), &args.out)
+            .await
+            .map_err(|e| e.to_string()),
+        // `main` runs these before any runtime exists.
+        Command::Demo(_) | Command::DemoService(_) => Err("the demo runs from main()".to_owned()),
     }
 }
 
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // The demo and its services run their own runtimes (and child processes).
+    let cli = match cli.command {
+        Command::Demo(args) => return crate::demo::main(&args),
+        Command::DemoService(args) => return crate::demo::service_main(&args),
+        command => Cli { command },
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("weft: cannot start the async runtime: {e}");
@@ -270,7 +294,11 @@ mod tests {
     #[test]
     fn durations_parse() {
         for (input, secs, reason) in DURATIONS {
-            assert_eq!(parse_duration(input).ok().map(|d| d.as_secs()), *secs, "{reason}");
+            assert_eq!(
+                parse_duration(input).ok().map(|d| d.as_secs()),
+                *secs,
+                "{reason}"
+            );
         }
     }
 }

@@ -35,7 +35,10 @@ pub fn to_hex(bytes: &[u8]) -> String {
 }
 
 fn parse_fixed<const N: usize>(s: &str) -> Result<[u8; N], IdParseError> {
-    let err = || IdParseError { expected: N * 2, got: s.to_owned() };
+    let err = || IdParseError {
+        expected: N * 2,
+        got: s.to_owned(),
+    };
     let raw = s.as_bytes();
     if raw.len() != N * 2 {
         return Err(err());
@@ -111,7 +114,11 @@ mod tests {
     fn span_id_round_trips_and_rejects_bad_input() {
         let id: SpanId = "7dcd821387246e1c".parse().expect("valid id");
         assert_eq!(id.to_string(), "7dcd821387246e1c");
-        assert_eq!("7DCD821387246E1C".parse::<SpanId>(), Ok(id), "upper case is accepted");
+        assert_eq!(
+            "7DCD821387246E1C".parse::<SpanId>(),
+            Ok(id),
+            "upper case is accepted"
+        );
         for (input, reason) in BAD {
             assert!(input.parse::<SpanId>().is_err(), "{reason}");
         }

@@ -9,6 +9,7 @@
 //! [`web`] (embedded pages) and [`term`] (terminal commands). See `docs/viewer.md`.
 
 pub mod cli;
+pub mod demo;
 pub mod diagnose;
 pub mod ids;
 pub mod otlp;

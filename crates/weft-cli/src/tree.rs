@@ -52,7 +52,10 @@ pub struct Tree {
 impl Tree {
     /// Builds the tree; `rows` may be in any order.
     pub fn build(trace_id: TraceId, rows: Vec<SpanRow>) -> Self {
-        let mut tree = Tree { trace_id, ..Tree::default() };
+        let mut tree = Tree {
+            trace_id,
+            ..Tree::default()
+        };
         let mut by_id: HashMap<SpanId, usize> = HashMap::new();
         let (mut pending, mut logs) = (Vec::new(), Vec::new());
         let mut dup_count: HashMap<SpanId, usize> = HashMap::new();
@@ -81,7 +84,9 @@ impl Tree {
         }
         // A pending record's parent is its real span; without one, it stands in, open.
         for p in pending {
-            let Some(real) = p.parent_span_id else { continue };
+            let Some(real) = p.parent_span_id else {
+                continue;
+            };
             if by_id.contains_key(&real) {
                 tree.folded_pending += 1;
                 continue;
@@ -129,7 +134,9 @@ impl Tree {
     fn cut_cycles(&mut self) {
         loop {
             let reached = self.reachable();
-            let Some(start) = (0..self.nodes.len()).find(|i| !reached[*i]) else { return };
+            let Some(start) = (0..self.nodes.len()).find(|i| !reached[*i]) else {
+                return;
+            };
             // Walk up from `start` until a node repeats: that node is on the cycle.
             let mut seen = vec![false; self.nodes.len()];
             let mut cur = start;
@@ -146,7 +153,11 @@ impl Tree {
                 cycle.push(n);
                 next = self.nodes[n].parent;
             }
-            let cut = cycle.iter().copied().min_by_key(|i| (self.nodes[*i].row.start_ns, *i)).unwrap_or(cur);
+            let cut = cycle
+                .iter()
+                .copied()
+                .min_by_key(|i| (self.nodes[*i].row.start_ns, *i))
+                .unwrap_or(cur);
             if let Some(p) = self.nodes[cut].parent.take() {
                 self.nodes[p].children.retain(|c| *c != cut);
             }
@@ -156,7 +167,9 @@ impl Tree {
 
     fn reachable(&self) -> Vec<bool> {
         let mut reached = vec![false; self.nodes.len()];
-        let mut stack: Vec<usize> = (0..self.nodes.len()).filter(|i| self.nodes[*i].parent.is_none()).collect();
+        let mut stack: Vec<usize> = (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].parent.is_none())
+            .collect();
         while let Some(i) = stack.pop() {
             if !reached[i] {
                 reached[i] = true;
@@ -173,7 +186,9 @@ impl Tree {
             children.sort_by_key(|c| key(&self.nodes[*c]));
             self.nodes[i].children = children;
         }
-        let mut roots: Vec<usize> = (0..self.nodes.len()).filter(|i| self.nodes[*i].parent.is_none()).collect();
+        let mut roots: Vec<usize> = (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].parent.is_none())
+            .collect();
         roots.sort_by_key(|r| key(&self.nodes[*r]));
         self.roots = roots;
         let mut stack: Vec<(usize, usize)> = self.roots.iter().rev().map(|r| (*r, 0)).collect();
@@ -190,20 +205,31 @@ impl Tree {
         if !n.open {
             return n.row.end_ns;
         }
-        n.children.iter().map(|c| self.effective_end(*c)).fold(n.row.start_ns, i64::max)
+        n.children
+            .iter()
+            .map(|c| self.effective_end(*c))
+            .fold(n.row.start_ns, i64::max)
     }
 
     /// Critical path: from the longest root, repeatedly the child that finished last
     /// among those ending before the cursor (the work the parent waited on).
     fn mark_critical_path(&mut self) {
-        let Some(&root) = self.roots.iter().max_by_key(|r| self.effective_end(**r) - self.nodes[**r].row.start_ns) else {
+        let Some(&root) = self
+            .roots
+            .iter()
+            .max_by_key(|r| self.effective_end(**r) - self.nodes[**r].row.start_ns)
+        else {
             return;
         };
         let mut stack = vec![root];
         while let Some(i) = stack.pop() {
             self.nodes[i].critical = true;
-            let mut children: Vec<usize> =
-                self.nodes[i].children.iter().copied().filter(|c| self.nodes[*c].row.signal == Signal::Span).collect();
+            let mut children: Vec<usize> = self.nodes[i]
+                .children
+                .iter()
+                .copied()
+                .filter(|c| self.nodes[*c].row.signal == Signal::Span)
+                .collect();
             children.sort_by_key(|c| std::cmp::Reverse(self.effective_end(*c)));
             let mut cursor = self.effective_end(i);
             for c in children {
@@ -217,7 +243,9 @@ impl Tree {
 
     /// Index of the node with this span id (the first, if duplicated).
     pub fn find(&self, id: SpanId) -> Option<usize> {
-        self.nodes.iter().position(|n| n.row.signal == Signal::Span && n.row.span_id == id)
+        self.nodes
+            .iter()
+            .position(|n| n.row.signal == Signal::Span && n.row.span_id == id)
     }
 
     /// An indented outline (`service name` per line): what tests compare, and `weft trace` prints.
@@ -226,7 +254,12 @@ impl Tree {
         for &i in &self.order {
             let n = &self.nodes[i];
             let label = n.row.msg.as_deref().unwrap_or(&n.row.name);
-            out.push_str(&format!("{}{} {}\n", "  ".repeat(n.depth), n.row.service, label));
+            out.push_str(&format!(
+                "{}{} {}\n",
+                "  ".repeat(n.depth),
+                n.row.service,
+                label
+            ));
         }
         out
     }

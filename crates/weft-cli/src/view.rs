@@ -60,8 +60,10 @@ pub struct NodeView {
     /// Span id (for a log: the span it belongs to).
     pub span_id: SpanId,
     /// Parent span id as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_span_id: Option<SpanId>,
     /// Key of the parent node in this tree, when linked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_key: Option<String>,
     /// Depth in the tree.
     pub depth: usize,
@@ -74,12 +76,16 @@ pub struct NodeView {
     /// `internal`, `server`, `client`, `producer`, `consumer` or `unspecified`.
     pub kind: String,
     /// `span`, `log` or `pending_span`, if Logfire set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span_type: Option<String>,
     /// Level number (Logfire/OTLP severity scale).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level_num: Option<i64>,
     /// A log (OTLP log record or Logfire log span): zero duration.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub is_log: bool,
     /// Started but its end has not arrived: draw as an open bar.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub open: bool,
     /// Start, ns since the epoch (skew-corrected if requested).
     pub start_ns: i64,
@@ -88,10 +94,12 @@ pub struct NodeView {
     /// OTLP status code.
     pub status_code: i32,
     /// Status message.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub status_message: String,
     /// OTLP span flags.
     pub flags: u32,
     /// Tracestate.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub trace_state: String,
     /// Instrumentation scope name.
     pub scope: String,
@@ -104,12 +112,16 @@ pub struct NodeView {
     /// Links (JSON array).
     pub links: Box<RawValue>,
     /// On the critical path.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub critical: bool,
     /// Its parent never arrived.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub missing_parent: bool,
     /// Codes of the findings that name it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub findings: Vec<String>,
     /// Nanoseconds added by skew correction (0 if none).
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub skew_ns: i64,
 }
 
@@ -140,6 +152,14 @@ pub struct TraceView {
     pub skew_corrected: bool,
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
+}
+
 fn kind_name(kind: i32) -> &'static str {
     match kind {
         1 => "internal",
@@ -159,7 +179,12 @@ fn raw(json: &str, fallback: &str) -> Box<RawValue> {
 
 impl TraceView {
     /// Builds the view of a tree; `correct_skew` applies the estimated clock offsets.
-    pub fn build(tree: &Tree, resources: &BTreeMap<i64, ResourceRow>, cx: &Context, correct_skew: bool) -> Self {
+    pub fn build(
+        tree: &Tree,
+        resources: &BTreeMap<i64, ResourceRow>,
+        cx: &Context,
+        correct_skew: bool,
+    ) -> Self {
         let findings = diagnose::diagnose(tree, cx);
         let offsets = diagnose::skew_offsets(tree);
         let mut by_key: BTreeMap<&str, Vec<String>> = BTreeMap::new();
@@ -175,7 +200,11 @@ impl TraceView {
             if !services.contains(&n.row.service) {
                 services.push(n.row.service.clone());
             }
-            let skew = if correct_skew { offsets.get(&n.row.service).copied().unwrap_or(0) } else { 0 };
+            let skew = if correct_skew {
+                offsets.get(&n.row.service).copied().unwrap_or(0)
+            } else {
+                0
+            };
             nodes.push(NodeView {
                 key: n.key.clone(),
                 span_id: n.row.span_id,
@@ -214,8 +243,11 @@ impl TraceView {
             start_ns,
             end_ns,
             services,
-            span_count: nodes.iter().filter(|n| !n.is_log || n.span_type.is_some()).count(),
-            resources: resources.iter().map(|(id, r)| (*id, raw(&r.attributes, "{}"))).collect(),
+            span_count: nodes.len(),
+            resources: resources
+                .iter()
+                .map(|(id, r)| (*id, raw(&r.attributes, "{}")))
+                .collect(),
             health: diagnose::badges(&findings),
             findings,
             nodes,
@@ -226,7 +258,10 @@ impl TraceView {
 
     /// The indented outline (`service label` per line), as `Tree::outline` gives it.
     pub fn outline(&self) -> String {
-        self.nodes.iter().map(|n| format!("{}{} {}\n", "  ".repeat(n.depth), n.service, n.label)).collect()
+        self.nodes
+            .iter()
+            .map(|n| format!("{}{} {}\n", "  ".repeat(n.depth), n.service, n.label))
+            .collect()
     }
 }
 

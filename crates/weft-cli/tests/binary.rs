@@ -21,22 +21,51 @@ struct Server {
 /// Starts `weft serve` on port 0 and reads the addresses from its startup line.
 fn spawn(args: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(["serve", "--grpc-port", "0", "--http-port", "0", "--ui-port", "0"])
+        .args([
+            "serve",
+            "--grpc-port",
+            "0",
+            "--http-port",
+            "0",
+            "--ui-port",
+            "0",
+        ])
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert!(line.starts_with("weft listening "), "startup line: {line:?}");
-    let field = |k: &str| line.split_whitespace().find_map(|f| f.strip_prefix(&format!("{k}="))).unwrap().to_owned();
-    Server { http: field("otlp_http"), ui: field("ui"), child }
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(
+        line.starts_with("weft listening "),
+        "startup line: {line:?}"
+    );
+    let field = |k: &str| {
+        line.split_whitespace()
+            .find_map(|f| f.strip_prefix(&format!("{k}=")))
+            .unwrap()
+            .to_owned()
+    };
+    Server {
+        http: field("otlp_http"),
+        ui: field("ui"),
+        child,
+    }
 }
 
 fn weft(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_weft")).args(args).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 async fn post(http: &str, spans: &[S]) -> u16 {
@@ -52,7 +81,13 @@ async fn post(http: &str, spans: &[S]) -> u16 {
 }
 
 fn sigterm(child: &Child) {
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
 }
 
 const T: u128 = 0x5b8aa5a2d2c872e8321cf37308d69df2;
@@ -65,32 +100,56 @@ async fn serve_then_terminal_commands_read_the_same_store() {
     let t0 = now_ms();
     let spans = [
         S::new("shop", "GET /pay", T, 1, None, t0, t0 + 40).kind(SERVER),
-        S::new("bank", "authorize", T, 2, Some(1), t0 + 5, t0 + 30).kind(SERVER).flags(REMOTE).error(),
+        S::new("bank", "authorize", T, 2, Some(1), t0 + 5, t0 + 30)
+            .kind(SERVER)
+            .flags(REMOTE)
+            .error(),
     ];
     assert_eq!(post(&server.http, &spans).await, 200);
 
     // Through the running server's API.
     let (ok, out, err) = weft(&["traces", "--url", &server.ui]);
     assert!(ok, "{err}");
-    assert!(out.contains(&format!("{T:032x}")) && out.contains("shop: GET /pay"), "{out}");
+    assert!(
+        out.contains(&format!("{T:032x}")) && out.contains("shop: GET /pay"),
+        "{out}"
+    );
 
     sigterm(&server.child);
-    assert!(server.child.wait().unwrap().success(), "SIGTERM is a clean exit");
+    assert!(
+        server.child.wait().unwrap().success(),
+        "SIGTERM is a clean exit"
+    );
 
     // Straight from the database, server stopped.
     let (ok, out, err) = weft(&["trace", &format!("{T:032x}"), "--data-dir", data]);
     assert!(ok, "{err}");
-    assert!(out.contains("  GET /pay  [shop]") && out.contains("    authorize  [bank]") && out.contains("ERROR"), "{out}");
+    assert!(
+        out.contains("  GET /pay  [shop]")
+            && out.contains("    authorize  [bank]")
+            && out.contains("ERROR"),
+        "{out}"
+    );
     assert!(out.contains("health: ok"), "{out}");
 
     let (ok, out, _) = weft(&["trace", &format!("{T:032x}"), "--data-dir", data, "--json"]);
     assert!(ok);
     let line: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert_eq!(line["resourceSpans"].as_array().unwrap().len(), 2);
-    assert_eq!(line["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"], format!("{T:032x}"), "hex ids");
+    assert_eq!(
+        line["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"],
+        format!("{T:032x}"),
+        "hex ids"
+    );
 
     let file = dir.path().join("all.jsonl");
-    let (ok, _, err) = weft(&["export", "--out", file.to_str().unwrap(), "--data-dir", data]);
+    let (ok, _, err) = weft(&[
+        "export",
+        "--out",
+        file.to_str().unwrap(),
+        "--data-dir",
+        data,
+    ]);
     assert!(ok, "{err}");
     assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 1);
 
@@ -100,8 +159,12 @@ async fn serve_then_terminal_commands_read_the_same_store() {
 
 fn count_spans(db: &Path) -> (String, u64) {
     let conn = rusqlite::Connection::open(db).unwrap();
-    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    let n: u64 = conn.query_row("SELECT count(*) FROM spans", [], |r| r.get(0)).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    let n: u64 = conn
+        .query_row("SELECT count(*) FROM spans", [], |r| r.get(0))
+        .unwrap();
     (check, n)
 }
 
@@ -110,7 +173,19 @@ fn hammer(http: String, acked: Arc<AtomicU64>, trace_base: u128) -> tokio::task:
     tokio::spawn(async move {
         let t0 = now_ms();
         for batch in 0u64.. {
-            let spans: Vec<S> = (0..100).map(|i| S::new("load", "work", trace_base + u128::from(batch), i + 1, None, t0, t0 + 1)).collect();
+            let spans: Vec<S> = (0..100)
+                .map(|i| {
+                    S::new(
+                        "load",
+                        "work",
+                        trace_base + u128::from(batch) + 1, // never the all-zero id, which is rejected
+                        i + 1,
+                        None,
+                        t0,
+                        t0 + 1,
+                    )
+                })
+                .collect();
             if post(&http, &spans).await != 200 {
                 return;
             }
@@ -124,7 +199,9 @@ async fn kill_9_mid_ingest_leaves_a_readable_database_with_every_acknowledged_sp
     let dir = tempfile::tempdir().unwrap();
     let mut server = spawn(&["--data-dir", dir.path().to_str().unwrap()]);
     let acked = Arc::new(AtomicU64::new(0));
-    let senders: Vec<_> = (0..4).map(|k| hammer(server.http.clone(), acked.clone(), (k as u128) << 64)).collect();
+    let senders: Vec<_> = (0..4)
+        .map(|k| hammer(server.http.clone(), acked.clone(), (k as u128) << 64))
+        .collect();
     while acked.load(Ordering::SeqCst) < 5_000 {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
@@ -136,7 +213,10 @@ async fn kill_9_mid_ingest_leaves_a_readable_database_with_every_acknowledged_sp
     let (check, stored) = count_spans(&dir.path().join("weft.db"));
     assert_eq!(check, "ok");
     let acked = acked.load(Ordering::SeqCst);
-    assert!(stored >= acked, "every acknowledged span survives: {stored} stored < {acked} acked");
+    assert!(
+        stored >= acked,
+        "every acknowledged span survives: {stored} stored < {acked} acked"
+    );
     assert_eq!(stored % 100, 0, "no batch half-stored: {stored}");
     // And weft itself reopens it.
     let server = spawn(&["--data-dir", dir.path().to_str().unwrap()]);
@@ -150,7 +230,9 @@ async fn sigterm_during_ingest_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = spawn(&["--data-dir", dir.path().to_str().unwrap()]);
     let acked = Arc::new(AtomicU64::new(0));
-    let senders: Vec<_> = (0..4).map(|k| hammer(server.http.clone(), acked.clone(), (k as u128 + 8) << 64)).collect();
+    let senders: Vec<_> = (0..4)
+        .map(|k| hammer(server.http.clone(), acked.clone(), (k as u128 + 8) << 64))
+        .collect();
     while acked.load(Ordering::SeqCst) < 3_000 {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
@@ -166,9 +248,23 @@ async fn sigterm_during_ingest_loses_nothing_acknowledged() {
 
 #[test]
 fn non_loopback_bind_requires_a_token() {
-    let (ok, _, err) = weft(&["serve", "--memory", "--bind", "0.0.0.0", "--grpc-port", "0", "--http-port", "0", "--ui-port", "0"]);
+    let (ok, _, err) = weft(&[
+        "serve",
+        "--memory",
+        "--bind",
+        "0.0.0.0",
+        "--grpc-port",
+        "0",
+        "--http-port",
+        "0",
+        "--ui-port",
+        "0",
+    ]);
     assert!(!ok);
-    assert!(err.contains("pass --token <secret> or set WEFT_TOKEN"), "{err}");
+    assert!(
+        err.contains("pass --token <secret> or set WEFT_TOKEN"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -176,7 +272,11 @@ async fn token_guards_ingest_and_ui() {
     let mut server = spawn(&["--memory", "--token", "s3cret"]);
     let t0 = now_ms();
     let spans = [S::new("a", "x", 1, 1, None, t0, t0 + 1)];
-    assert_eq!(post(&server.http, &spans).await, 401, "ingest without the token");
+    assert_eq!(
+        post(&server.http, &spans).await,
+        401,
+        "ingest without the token"
+    );
     use prost::Message;
     let ok = client()
         .post(format!("http://{}/v1/traces", server.http))
@@ -188,19 +288,44 @@ async fn token_guards_ingest_and_ui() {
         .unwrap();
     assert_eq!(ok.status(), 200);
     let ui = server.ui.clone();
-    let r = client().get(format!("{ui}/api/traces")).send().await.unwrap();
+    let r = client()
+        .get(format!("{ui}/api/traces"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert!(r.text().await.unwrap().contains("?token=<token>"));
     // The browser path: ?token= sets a cookie and redirects to the clean address.
-    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let r = no_redirect.get(format!("{ui}/?token=s3cret")).send().await.unwrap();
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = no_redirect
+        .get(format!("{ui}/?token=s3cret"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
     assert_eq!(r.headers()["location"], "/");
-    let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let r = client().get(format!("{ui}/api/traces")).header("cookie", cookie).send().await.unwrap();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = client()
+        .get(format!("{ui}/api/traces"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let (ok, out, _) = weft(&["traces", "--url", &ui, "--token", "s3cret"]);
-    assert!(ok && out.contains("0000000000000000000000000000000"), "{out}");
+    assert!(
+        ok && out.contains("0000000000000000000000000000000"),
+        "{out}"
+    );
     sigterm(&server.child);
     server.child.wait().unwrap();
 }

@@ -19,7 +19,9 @@ fn two_service_trace(t0: u64) -> Vec<S> {
     vec![
         S::new("frontend", "GET /checkout", T, 1, None, t0, t0 + 50).kind(SERVER),
         S::new("frontend", "POST cart", T, 2, Some(1), t0 + 5, t0 + 40).kind(CLIENT),
-        S::new("cart", "POST /cart", T, 3, Some(2), t0 + 6, t0 + 39).kind(SERVER).flags(REMOTE),
+        S::new("cart", "POST /cart", T, 3, Some(2), t0 + 6, t0 + 39)
+            .kind(SERVER)
+            .flags(REMOTE),
         S::new("cart", "SELECT cart", T, 4, Some(3), t0 + 10, t0 + 20).attr("db.system", "sqlite"),
     ]
 }
@@ -41,7 +43,11 @@ async fn protobuf_over_http_gives_the_whole_tree() {
     let v = view(&run, T).await;
     assert_eq!(v.outline(), TREE);
     assert_eq!(v.services, ["frontend", "cart"]);
-    assert!(v.findings.is_empty(), "a healthy trace has no findings: {:#?}", v.findings);
+    assert!(
+        v.findings.is_empty(),
+        "a healthy trace has no findings: {:#?}",
+        v.findings
+    );
     let list = get_json(&run, "/api/traces").await;
     assert_eq!(list[0]["trace_id"], format!("{T:032x}"));
     assert_eq!(list[0]["root"], "GET /checkout");
@@ -85,20 +91,41 @@ async fn json_with_hex_ids_and_gzip_are_accepted() {
 async fn cors_preflight_is_answered_without_a_token() {
     let run = start().await;
     let r = client()
-        .request(reqwest::Method::OPTIONS, format!("http://{}/v1/traces", run.http))
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("http://{}/v1/traces", run.http),
+        )
         .header("origin", "http://localhost:5173")
         .header("access-control-request-method", "POST")
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-    assert_eq!(r.headers()["access-control-allow-origin"], "http://localhost:5173");
-    assert!(r.headers()["access-control-allow-headers"].to_str().unwrap().contains("content-type"));
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    assert!(
+        r.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("content-type")
+    );
     run.shutdown().await;
 }
 
+/// (content type, content encoding, body, status, what the answer must say, case).
+type Refusal = (
+    &'static str,
+    &'static str,
+    &'static [u8],
+    u16,
+    &'static str,
+    &'static str,
+);
+
 #[rustfmt::skip]
-const REFUSALS: &[(&str, &str, &[u8], u16, &str, &str)] = &[
+const REFUSALS: &[Refusal] = &[
     ("application/x-protobuf", "", b"\xff\xff\xff", 400, "not a valid OTLP protobuf", "garbage protobuf"),
     ("application/json", "", b"{\"resourceSpans\": 3}", 400, "not valid OTLP/JSON", "wrong JSON shape"),
     ("application/json", "gzip", b"not gzip at all", 400, "not valid gzip", "bad gzip"),
@@ -110,14 +137,20 @@ const REFUSALS: &[(&str, &str, &[u8], u16, &str, &str)] = &[
 async fn malformed_requests_are_refused_with_the_reason_and_store_nothing() {
     let run = start().await;
     for (ct, enc, body, status, reason, case) in REFUSALS {
-        let mut req = client().post(format!("http://{}/v1/traces", run.http)).header("content-type", *ct).body(body.to_vec());
+        let mut req = client()
+            .post(format!("http://{}/v1/traces", run.http))
+            .header("content-type", *ct)
+            .body(body.to_vec());
         if !enc.is_empty() {
             req = req.header("content-encoding", *enc);
         }
         let r = req.send().await.unwrap();
         assert_eq!(r.status().as_u16(), *status, "{case}");
         let text = String::from_utf8_lossy(&r.bytes().await.unwrap()).to_string();
-        assert!(text.contains(reason), "{case}: body {text:?} should say {reason:?}");
+        assert!(
+            text.contains(reason),
+            "{case}: body {text:?} should say {reason:?}"
+        );
     }
     assert_eq!(get_json(&run, "/api/traces").await, serde_json::json!([]));
     run.shutdown().await;
@@ -138,11 +171,30 @@ async fn spans_with_invalid_ids_are_rejected_as_partial_success() {
     req.resource_spans[0].scope_spans[0].spans.push(bad);
     let (status, body) = post_proto(&run, &req).await;
     assert_eq!(status, 200);
-    let partial = ExportTraceServiceResponse::decode(&body[..]).unwrap().partial_success.unwrap();
+    let partial = ExportTraceServiceResponse::decode(&body[..])
+        .unwrap()
+        .partial_success
+        .unwrap();
     assert_eq!(partial.rejected_spans, 2);
-    assert!(partial.error_message.contains("span_id must be 8 non-zero bytes"), "{}", partial.error_message);
-    assert!(partial.error_message.contains("trace_id must be 16 non-zero bytes"), "{}", partial.error_message);
-    assert_eq!(view(&run, T).await.outline(), TREE, "the valid spans were stored");
+    assert!(
+        partial
+            .error_message
+            .contains("span_id must be 8 non-zero bytes"),
+        "{}",
+        partial.error_message
+    );
+    assert!(
+        partial
+            .error_message
+            .contains("trace_id must be 16 non-zero bytes"),
+        "{}",
+        partial.error_message
+    );
+    assert_eq!(
+        view(&run, T).await.outline(),
+        TREE,
+        "the valid spans were stored"
+    );
     run.shutdown().await;
 }
 
@@ -165,14 +217,21 @@ async fn logs_hang_under_their_span() {
     send(&run, &two_service_trace(t0)).await;
     let logs = ExportLogsServiceRequest {
         resource_logs: vec![ResourceLogs {
-            resource: Some(Resource { attributes: vec![kv("service.name", "cart")], ..Resource::default() }),
+            resource: Some(Resource {
+                attributes: vec![kv("service.name", "cart")],
+                ..Resource::default()
+            }),
             scope_logs: vec![ScopeLogs {
                 log_records: vec![LogRecord {
                     time_unix_nano: (t0 + 12) * 1_000_000,
                     severity_number: 13,
                     severity_text: "WARN".into(),
                     body: Some(opentelemetry_proto::tonic::common::v1::AnyValue {
-                        value: Some(opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue("cart is empty".into())),
+                        value: Some(
+                            opentelemetry_proto::tonic::common::v1::any_value::Value::StringValue(
+                                "cart is empty".into(),
+                            ),
+                        ),
                     }),
                     trace_id: T.to_be_bytes().to_vec(),
                     span_id: 4u64.to_be_bytes().to_vec(),

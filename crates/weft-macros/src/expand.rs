@@ -37,13 +37,13 @@ pub(crate) fn instrument(args: &Args, item: ItemFn) -> syn::Result<TokenStream> 
     if let Some(constness) = &sig.constness {
         return Err(Error::new_spanned(constness, CONST_FN));
     }
-    let start = start_span(args, &sig, fields(args, &sig)?);
+    let start = start_span(args, &sig, &fields(args, &sig)?);
     let body = if sig.asyncness.is_some() {
-        async_fn(args, &sig, &block, start)?
+        async_fn(args, &sig, &block, &start)?
     } else if let Some(async_body) = inspect::async_body(&block) {
-        async_block(args, &sig, &async_body, start)?
+        async_block(args, &sig, &async_body, &start)?
     } else {
-        sync_fn(args, &sig, &block, start)?
+        sync_fn(args, &sig, &block, &start)?
     };
     // `#![…]` attributes belong inside the body; syn hands them over with the outer ones.
     let (inner, outer): (Vec<_>, Vec<_>) = attrs
@@ -101,7 +101,7 @@ fn fields(args: &Args, sig: &Signature) -> syn::Result<Vec<TokenStream>> {
 }
 
 /// An expression giving the function's `weft::Span`.
-fn start_span(args: &Args, sig: &Signature, fields: Vec<TokenStream>) -> TokenStream {
+fn start_span(args: &Args, sig: &Signature, fields: &[TokenStream]) -> TokenStream {
     let function = sig.ident.unraw().to_string();
     let template = match &args.template {
         Some(template) => template.to_token_stream(),
@@ -174,7 +174,7 @@ fn sync_fn(
     args: &Args,
     sig: &Signature,
     block: &syn::Block,
-    start: TokenStream,
+    start: &TokenStream,
 ) -> syn::Result<TokenStream> {
     let span = local("__weft_span");
     let ret = return_type(sig);
@@ -207,7 +207,7 @@ fn async_fn(
     args: &Args,
     sig: &Signature,
     block: &syn::Block,
-    start: TokenStream,
+    start: &TokenStream,
 ) -> syn::Result<TokenStream> {
     let span = local("__weft_span");
     let future = local("__weft_future");
@@ -254,7 +254,7 @@ fn async_block(
     args: &Args,
     sig: &Signature,
     body: &AsyncBody<'_>,
-    start: TokenStream,
+    start: &TokenStream,
 ) -> syn::Result<TokenStream> {
     let span = local("__weft_span");
     let future = local("__weft_future");

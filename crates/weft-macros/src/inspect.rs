@@ -138,26 +138,26 @@ mod tests {
     use super::*;
     use syn::parse_quote;
 
-    fn names(pat: Pat) -> Vec<String> {
+    fn names(pat: &Pat) -> Vec<String> {
         let mut out = Vec::new();
-        bindings(&pat, &mut out);
+        bindings(pat, &mut out);
         out.iter().map(ToString::to_string).collect()
     }
 
     #[test]
     fn patterns_bind_their_names() {
-        assert_eq!(names(parse_quote!(mut x)), ["x"]);
-        assert_eq!(names(parse_quote!((a, (b, _)))), ["a", "b"]);
+        assert_eq!(names(&parse_quote!(mut x)), ["x"]);
+        assert_eq!(names(&parse_quote!((a, (b, _)))), ["a", "b"]);
         assert_eq!(
-            names(parse_quote!(Point { x, y: renamed, .. })),
+            names(&parse_quote!(Point { x, y: renamed, .. })),
             ["x", "renamed"]
         );
-        assert_eq!(names(parse_quote!(Wrapper(inner))), ["inner"]);
+        assert_eq!(names(&parse_quote!(Wrapper(inner))), ["inner"]);
         assert_eq!(
-            names(parse_quote!(&[first, ref rest @ ..])),
+            names(&parse_quote!(&[first, ref rest @ ..])),
             ["first", "rest"]
         );
-        assert!(names(parse_quote!(_)).is_empty());
+        assert!(names(&parse_quote!(_)).is_empty());
     }
 
     #[test]

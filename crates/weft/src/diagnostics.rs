@@ -11,7 +11,7 @@ pub(crate) fn queue_full(dropped_so_far: u64) {
          (dropped so far: {dropped_so_far}). The backend is down or slower than the application. \
          Check the exporter target (OTEL_EXPORTER_OTLP_ENDPOINT; `weft serve` for the local \
          viewer), or raise configure().max_queue_size(..) / OTEL_BSP_MAX_QUEUE_SIZE. \
-         This warning is printed once; WeftGuard::dropped_spans() keeps the count."
+         This warning is printed once; Weft::dropped_spans() keeps the count."
     );
 }
 

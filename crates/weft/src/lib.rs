@@ -41,6 +41,7 @@ mod sampler;
 mod span;
 mod suppress;
 mod template;
+pub mod testing;
 mod tracing_layer;
 mod value;
 

@@ -8,8 +8,9 @@ use crate::level::Level;
 use crate::value::Value;
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind};
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// An attribute: a key and a [`Value`].
 pub type Attribute = (Cow<'static, str>, Value);
@@ -59,19 +60,37 @@ pub struct ThreadInfo {
 }
 
 thread_local! {
-    static THREAD: ThreadInfo = {
+    /// This thread's number; its name is registered once, here, so records carry only
+    /// the number and the export thread adds the name (no reference count shared
+    /// between the application's threads and the export thread).
+    static THREAD_ID: u64 = {
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        ThreadInfo {
-            id: NEXT.fetch_add(1, Ordering::Relaxed),
-            name: std::thread::current().name().map(Arc::from),
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        if let Some(name) = std::thread::current().name() {
+            THREAD_NAMES.lock().unwrap_or_else(PoisonError::into_inner).insert(id, Arc::from(name));
         }
+        id
     };
 }
 
+/// Names of the threads that made records, by thread number.
+static THREAD_NAMES: Mutex<BTreeMap<u64, Arc<str>>> = Mutex::new(BTreeMap::new());
+
 impl ThreadInfo {
-    /// The calling thread's info (cached per thread).
+    /// The calling thread's number; the name is filled in on the export thread.
     pub fn current() -> ThreadInfo {
-        THREAD.with(ThreadInfo::clone)
+        ThreadInfo {
+            id: THREAD_ID.with(|id| *id),
+            name: None,
+        }
+    }
+
+    /// Fills in thread names for a batch (one lock per batch).
+    pub(crate) fn name_all(records: &mut [SpanRecord]) {
+        let names = THREAD_NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+        for r in records.iter_mut().filter(|r| r.thread.name.is_none()) {
+            r.thread.name = names.get(&r.thread.id).cloned();
+        }
     }
 }
 

@@ -7,17 +7,7 @@ use weft::export::{SpanRecord, SpanType};
 use weft::{Level, Value};
 
 fn local() -> (weft::Weft, MemoryExporter) {
-    let memory = MemoryExporter::default();
-    let weft = weft::configure()
-        .local()
-        .deterministic()
-        .console(false)
-        .no_default_exporter()
-        .env([("LOGFIRE_TOKEN", "")])
-        .exporter(memory.clone())
-        .finish()
-        .unwrap();
-    (weft, memory)
+    weft::testing::deterministic().unwrap()
 }
 
 fn summary(r: &SpanRecord) -> String {

@@ -14,17 +14,7 @@ use weft::export::SpanRecord;
 use weft::export::memory::MemoryExporter;
 
 pub fn local() -> (weft::Weft, MemoryExporter) {
-    let memory = MemoryExporter::default();
-    let weft = weft::configure()
-        .local()
-        .deterministic()
-        .console(false)
-        .no_default_exporter()
-        .env([("LOGFIRE_TOKEN", "")])
-        .exporter(memory.clone())
-        .finish()
-        .unwrap();
-    (weft, memory)
+    weft::testing::deterministic().unwrap()
 }
 
 /// Runs a service's `call` and its future with `cx` current: how a test carries its

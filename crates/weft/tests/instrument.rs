@@ -9,17 +9,7 @@ use weft::export::SpanRecord;
 use weft::export::memory::MemoryExporter;
 
 fn local() -> (weft::Weft, MemoryExporter) {
-    let memory = MemoryExporter::default();
-    let weft = weft::configure()
-        .local()
-        .deterministic()
-        .console(false)
-        .no_default_exporter()
-        .env([("LOGFIRE_TOKEN", "")])
-        .exporter(memory.clone())
-        .finish()
-        .unwrap();
-    (weft, memory)
+    weft::testing::deterministic().unwrap()
 }
 
 /// Runs `f` in a fresh instance and gives one summary line per finished record.
@@ -36,7 +26,7 @@ fn record(f: impl FnOnce()) -> String {
 }
 
 /// Ids are 1, 2, 3… in deterministic mode: shown as `#1`, `#2`, with `#0` for no parent.
-fn short(id: impl ToString) -> String {
+fn short(id: &impl ToString) -> String {
     let id = id.to_string();
     format!(
         "#{}",
@@ -49,8 +39,8 @@ fn summary(r: &SpanRecord) -> String {
         "{} {:?} {} parent={} msg={:?} attrs={:?}",
         r.span_type.as_str(),
         r.name,
-        short(r.span_context.span_id()),
-        short(r.parent_span_id),
+        short(&r.span_context.span_id()),
+        short(&r.parent_span_id),
         r.message(),
         r.attributes
             .iter()
@@ -131,7 +121,7 @@ fn query(conn: &Connection, table: &str, limit: u32) -> u32 {
 
 #[weft::instrument("Connecting", skip_all)]
 fn connect(conn: Connection, retries: u8) -> u8 {
-    drop(conn);
+    let Connection = conn;
     retries
 }
 

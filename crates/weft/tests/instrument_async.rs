@@ -10,21 +10,11 @@ use weft::export::memory::MemoryExporter;
 use weft::follow::FutureExt as _;
 
 fn local() -> (weft::Weft, MemoryExporter) {
-    let memory = MemoryExporter::default();
-    let weft = weft::configure()
-        .local()
-        .deterministic()
-        .console(false)
-        .no_default_exporter()
-        .env([("LOGFIRE_TOKEN", "")])
-        .exporter(memory.clone())
-        .finish()
-        .unwrap();
-    (weft, memory)
+    weft::testing::deterministic().unwrap()
 }
 
 /// Ids are 1, 2, 3… in deterministic mode: shown as `#1`, `#2`, with `#0` for no parent.
-fn short(id: impl ToString) -> String {
+fn short(id: &impl ToString) -> String {
     let id = id.to_string();
     format!(
         "#{}",
@@ -37,8 +27,8 @@ fn summary(r: &SpanRecord) -> String {
         "{} {:?} {} parent={} msg={:?} attrs={:?}",
         r.span_type.as_str(),
         r.name,
-        short(r.span_context.span_id()),
-        short(r.parent_span_id),
+        short(&r.span_context.span_id()),
+        short(&r.parent_span_id),
         r.message(),
         r.attributes
             .iter()

@@ -71,7 +71,7 @@ fn start_service(
     })
 }
 
-pub(super) fn run(args: DemoArgs) -> Result<(), String> {
+pub(super) fn run(args: &DemoArgs) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

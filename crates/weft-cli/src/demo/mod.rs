@@ -42,7 +42,7 @@ pub struct DemoArgs {
 }
 
 /// Runs `weft demo`.
-pub fn main(args: DemoArgs) -> ExitCode {
+pub fn main(args: &DemoArgs) -> ExitCode {
     match driver::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

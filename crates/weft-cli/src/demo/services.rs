@@ -52,7 +52,7 @@ pub struct ServiceArgs {
 }
 
 /// Runs one demo service.
-pub fn service_main(args: ServiceArgs) -> ExitCode {
+pub fn service_main(args: &ServiceArgs) -> ExitCode {
     // `LOGFIRE_DISTRIBUTED_TRACING` in the environment picks the policy: the demo sets it
     // per edge service. Everything else is explicit.
     let weft = match weft::configure()
@@ -83,7 +83,7 @@ pub fn service_main(args: ServiceArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let served = runtime.block_on(serve(&args));
+    let served = runtime.block_on(serve(args));
     drop(weft);
     match served {
         Ok(()) => ExitCode::SUCCESS,

@@ -26,11 +26,18 @@ pub(super) struct ClockSkew;
 fn needed_shift(tree: &Tree, parent: usize, child: usize, parent_offset: i64) -> Option<i64> {
     let p = &tree.nodes[parent];
     let c = &tree.nodes[child];
-    let (ps, pe) = (p.row.start_ns + parent_offset, tree.effective_end(parent) + parent_offset);
+    let (ps, pe) = (
+        p.row.start_ns + parent_offset,
+        tree.effective_end(parent) + parent_offset,
+    );
     // Nothing starts before its cause; but only a synchronous call (a CLIENT parent) must
     // also outlive its child: a PRODUCER's consumer may well finish later.
     let early = ps - c.row.start_ns;
-    let late = if p.open || p.row.kind != 3 { 0 } else { c.row.end_ns - pe };
+    let late = if p.open || p.row.kind != 3 {
+        0
+    } else {
+        c.row.end_ns - pe
+    };
     match (early > TOLERANCE_NS, late > TOLERANCE_NS) {
         (true, true) => Some((early - late) / 2),
         (true, false) => Some(early),
@@ -50,12 +57,21 @@ fn estimate(tree: &Tree) -> Vec<Evidence> {
             continue;
         }
         let parent_offset = found.get(&parent.row.service).map_or(0, |e| e.offset_ns);
-        let Some(shift) = needed_shift(tree, p, i, parent_offset) else { continue };
-        let better = found.get(&c.row.service).is_none_or(|e| shift.abs() > e.offset_ns.abs());
+        let Some(shift) = needed_shift(tree, p, i, parent_offset) else {
+            continue;
+        };
+        let better = found
+            .get(&c.row.service)
+            .is_none_or(|e| shift.abs() > e.offset_ns.abs());
         if better {
             found.insert(
                 c.row.service.clone(),
-                Evidence { service: c.row.service.clone(), parent_service: parent.row.service.clone(), offset_ns: shift, example: i },
+                Evidence {
+                    service: c.row.service.clone(),
+                    parent_service: parent.row.service.clone(),
+                    offset_ns: shift,
+                    example: i,
+                },
             );
         }
     }
@@ -64,7 +80,10 @@ fn estimate(tree: &Tree) -> Vec<Evidence> {
 
 /// Service → nanoseconds to add to its timestamps (only services that need it).
 pub fn skew_offsets(tree: &Tree) -> BTreeMap<String, i64> {
-    estimate(tree).into_iter().map(|e| (e.service, e.offset_ns)).collect()
+    estimate(tree)
+        .into_iter()
+        .map(|e| (e.service, e.offset_ns))
+        .collect()
 }
 
 impl Pitfall for ClockSkew {
@@ -78,7 +97,11 @@ impl Pitfall for ClockSkew {
     fn explain(&self, tree: &Tree, ev: &Evidence) -> String {
         let c = &tree.nodes[ev.example];
         let p = c.parent.map(|p| name(tree, p)).unwrap_or_default();
-        let direction = if ev.offset_ns > 0 { "behind" } else { "ahead of" };
+        let direction = if ev.offset_ns > 0 {
+            "behind"
+        } else {
+            "ahead of"
+        };
         format!(
             "The clock of '{}' looks {} {} '{}': its span {} lies outside its parent {} by that much, which one clock cannot do; sync the hosts' clocks (NTP/chrony), or view with ?correct_skew=1 to shift '{}' by {}.",
             ev.service,

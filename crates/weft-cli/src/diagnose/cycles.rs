@@ -11,7 +11,11 @@ impl Pitfall for Cycles {
     const CODE: &'static str = "parent_cycle";
 
     fn check(&self, tree: &Tree, _cx: &Context) -> Vec<usize> {
-        tree.order.iter().copied().filter(|i| tree.nodes[*i].cycle_cut).collect()
+        tree.order
+            .iter()
+            .copied()
+            .filter(|i| tree.nodes[*i].cycle_cut)
+            .collect()
     }
 
     fn explain(&self, tree: &Tree, i: &usize) -> String {
@@ -19,7 +23,10 @@ impl Pitfall for Cycles {
         format!(
             "{} is its own ancestor (its parent {} leads back to it), so the cycle was cut there to draw the tree: span ids were reused or a parent was set from the wrong context; let the SDK assign ids and parents.",
             name(tree, *i),
-            n.row.parent_span_id.map(|p| p.to_string()).unwrap_or_default(),
+            n.row
+                .parent_span_id
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
         )
     }
 

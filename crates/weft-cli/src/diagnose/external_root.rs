@@ -42,7 +42,9 @@ impl Pitfall for ExternalRoot {
             })
             .collect();
         entries.sort_by_key(|i| tree.nodes[*i].row.start_ns);
-        let has_true_root = tree.nodes.iter().any(|n| n.row.signal == Signal::Span && n.parent.is_none() && !n.missing_parent && !n.cycle_cut);
+        let has_true_root = tree.nodes.iter().any(|n| {
+            n.row.signal == Signal::Span && n.parent.is_none() && !n.missing_parent && !n.cycle_cut
+        });
         let gap_ns = entries
             .windows(2)
             .map(|w| tree.nodes[w[1]].row.start_ns - tree.effective_end(w[0]))
@@ -53,7 +55,12 @@ impl Pitfall for ExternalRoot {
         }
         if !has_true_root {
             if let Some(&first) = entries.first() {
-                if tree.roots.first() == Some(&first) || tree.roots.iter().all(|r| tree.nodes[*r].row.start_ns >= tree.nodes[first].row.start_ns) {
+                if tree.roots.first() == Some(&first)
+                    || tree
+                        .roots
+                        .iter()
+                        .all(|r| tree.nodes[*r].row.start_ns >= tree.nodes[first].row.start_ns)
+                {
                     return vec![Evidence::RootedOutside { entry: first }];
                 }
             }
@@ -66,7 +73,11 @@ impl Pitfall for ExternalRoot {
             Evidence::RootedOutside { entry } => format!(
                 "The trace was started outside: entry span {} continues remote parent {} that no service here exported, so the trace id came from the caller; if that caller is not yours, {FIX}.",
                 name(tree, *entry),
-                tree.nodes[*entry].row.parent_span_id.map(|p| p.to_string()).unwrap_or_default(),
+                tree.nodes[*entry]
+                    .row
+                    .parent_span_id
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
             ),
             Evidence::Grouped { entries, gap_ns } => format!(
                 "{} unrelated requests share this trace id: entry spans {} and {} continue remote parents from outside and are up to {} apart, so a client or proxy reuses one traceparent; {FIX}.",

@@ -7,7 +7,7 @@
 //!
 //! Also here: a span whose Logfire pending record arrived but whose end never did.
 
-use super::{Context, Pitfall, Severity, fmt_ns, flags_remote, is_entry_kind, name};
+use super::{Context, Pitfall, Severity, flags_remote, fmt_ns, is_entry_kind, name};
 use crate::ids::SpanId;
 use crate::tree::Tree;
 
@@ -35,11 +35,22 @@ pub(super) struct MissingParent;
 pub(super) fn place_of(tree: &Tree, child: usize) -> Place {
     let n = &tree.nodes[child];
     if let Some(remote) = flags_remote(n.row.flags) {
-        return if remote { Place::Remote { certain: true } } else { Place::Local { certain: true } };
+        return if remote {
+            Place::Remote { certain: true }
+        } else {
+            Place::Local { certain: true }
+        };
     }
     // No flags: entry spans continue a caller; so does a span whose service is alone among others.
     let other_services = tree.nodes.iter().any(|o| o.row.service != n.row.service);
-    if is_entry_kind(n.row.kind) || (other_services && n.depth == 0 && !tree.nodes.iter().any(|o| o.row.service == n.row.service && o.row.parent_span_id.is_none())) {
+    if is_entry_kind(n.row.kind)
+        || (other_services
+            && n.depth == 0
+            && !tree
+                .nodes
+                .iter()
+                .any(|o| o.row.service == n.row.service && o.row.parent_span_id.is_none()))
+    {
         Place::Remote { certain: false }
     } else {
         Place::Local { certain: false }
@@ -67,7 +78,11 @@ impl Pitfall for MissingParent {
             if let Some(ev) = out.iter_mut().find(|e| e.parent == parent) {
                 ev.children.push(i);
             } else {
-                out.push(Evidence { parent, children: vec![i], place: place_of(tree, i) });
+                out.push(Evidence {
+                    parent,
+                    children: vec![i],
+                    place: place_of(tree, i),
+                });
             }
         }
         out
@@ -83,12 +98,20 @@ impl Pitfall for MissingParent {
             Place::Remote { certain } => format!(
                 "{first}{more} continues parent span {} from another process that no exporter sent here{}: the upstream service is not instrumented, exports to another backend, or sampled this trace out; instrument it and point its OTLP exporter at weft, or if the caller is not yours set distributed_tracing=false (LOGFIRE_DISTRIBUTED_TRACING=false) on this service.",
                 ev.parent,
-                if certain { " (span flags: parent is remote)" } else { " (guessed: the span flags do not say; the span is an entry point or its service's only top span)" },
+                if certain {
+                    " (span flags: parent is remote)"
+                } else {
+                    " (guessed: the span flags do not say; the span is an entry point or its service's only top span)"
+                },
             ),
             Place::Local { certain } => format!(
                 "{first}{more} has parent span {} in the same process{}, but that span never arrived: it never ended (crash, leaked span) or the process exited before flushing; end spans on every path and call force_flush/shutdown before exit.",
                 ev.parent,
-                if certain { " (span flags: parent is local)" } else { " (guessed: the span flags do not say)" },
+                if certain {
+                    " (span flags: parent is local)"
+                } else {
+                    " (guessed: the span flags do not say)"
+                },
             ),
         }
     }
@@ -126,7 +149,11 @@ impl Pitfall for Unfinished {
 
     fn explain(&self, tree: &Tree, (i, age): &(usize, i64)) -> String {
         if *age < RUNNING_GRACE_NS {
-            format!("{} started {} ago and has not ended yet; it is drawn as an open bar until its end arrives.", name(tree, *i), fmt_ns(*age))
+            format!(
+                "{} started {} ago and has not ended yet; it is drawn as an open bar until its end arrives.",
+                name(tree, *i),
+                fmt_ns(*age)
+            )
         } else {
             format!(
                 "{} started {} ago (its pending record arrived) but its end never did: the process crashed, the span leaked, or the exporter was not flushed at exit; end spans on every path and call force_flush/shutdown before exit.",
@@ -141,7 +168,11 @@ impl Pitfall for Unfinished {
     }
 
     fn severity(&self, (_, age): &(usize, i64)) -> Severity {
-        if *age < RUNNING_GRACE_NS { Severity::Info } else { Severity::Warning }
+        if *age < RUNNING_GRACE_NS {
+            Severity::Info
+        } else {
+            Severity::Warning
+        }
     }
 
     fn summary(&self) -> &'static str {

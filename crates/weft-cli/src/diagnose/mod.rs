@@ -95,7 +95,11 @@ fn run<P: Pitfall>(p: &P, tree: &Tree, cx: &Context, out: &mut Vec<Finding>) {
         out.push(Finding {
             code: P::CODE.to_owned(),
             severity: p.severity(&ev),
-            spans: p.spans(&ev).into_iter().map(|i| tree.nodes[i].key.clone()).collect(),
+            spans: p
+                .spans(&ev)
+                .into_iter()
+                .map(|i| tree.nodes[i].key.clone())
+                .collect(),
             explain: p.explain(tree, &ev),
         });
     }
@@ -179,6 +183,6 @@ pub(crate) fn is_entry_kind(kind: i32) -> bool {
 /// What the span flags say about the parent: `Some(true)` remote, `Some(false)` local,
 /// `None` when the exporter did not fill the bits (older SDKs).
 pub(crate) fn flags_remote(flags: u32) -> Option<bool> {
-    (flags & SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK != 0).then_some(flags & SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK != 0)
+    (flags & SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK != 0)
+        .then_some(flags & SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK != 0)
 }
-

@@ -36,9 +36,15 @@ impl Pitfall for SamplingGap {
             .order
             .iter()
             .copied()
-            .filter(|i| tree.nodes[*i].row.signal == crate::store::record::Signal::Span && unsampled_hint(tree, *i))
+            .filter(|i| {
+                tree.nodes[*i].row.signal == crate::store::record::Signal::Span
+                    && unsampled_hint(tree, *i)
+            })
             .collect();
-        let orphans = unsampled.iter().filter(|i| tree.nodes[**i].missing_parent).count();
+        let orphans = unsampled
+            .iter()
+            .filter(|i| tree.nodes[**i].missing_parent)
+            .count();
         if orphans == 0 {
             return Vec::new();
         }
@@ -46,7 +52,12 @@ impl Pitfall for SamplingGap {
     }
 
     fn explain(&self, tree: &Tree, ev: &Evidence) -> String {
-        let first = ev.unsampled.iter().copied().find(|i| tree.nodes[*i].missing_parent).unwrap_or(ev.unsampled[0]);
+        let first = ev
+            .unsampled
+            .iter()
+            .copied()
+            .find(|i| tree.nodes[*i].missing_parent)
+            .unwrap_or(ev.unsampled[0]);
         format!(
             "{} span(s) arrived with trace flags sampled=0 ({} of them missing their parent, e.g. {}): the upstream service sampled this trace out and exported nothing while this service recorded anyway; use a parent-based sampler everywhere (ParentBased, the OTel default) or sample once at the edge.",
             ev.unsampled.len(),

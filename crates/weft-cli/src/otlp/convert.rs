@@ -35,7 +35,11 @@ impl Converted {
         if self.rejected == 0 {
             return String::new();
         }
-        format!("{} record(s) rejected: {}", self.rejected, self.reasons.join("; "))
+        format!(
+            "{} record(s) rejected: {}",
+            self.rejected,
+            self.reasons.join("; ")
+        )
     }
 }
 
@@ -46,11 +50,12 @@ pub fn any_to_json(value: &AnyValue) -> Value {
         Some(any_value::Value::StringValue(s)) => Value::String(s.clone()),
         Some(any_value::Value::BoolValue(b)) => Value::Bool(*b),
         Some(any_value::Value::IntValue(i)) => Value::from(*i),
-        Some(any_value::Value::DoubleValue(d)) => {
-            serde_json::Number::from_f64(*d).map_or_else(|| Value::String(d.to_string()), Value::Number)
-        }
+        Some(any_value::Value::DoubleValue(d)) => serde_json::Number::from_f64(*d)
+            .map_or_else(|| Value::String(d.to_string()), Value::Number),
         Some(any_value::Value::BytesValue(b)) => Value::String(to_hex(b)),
-        Some(any_value::Value::ArrayValue(a)) => Value::Array(a.values.iter().map(any_to_json).collect()),
+        Some(any_value::Value::ArrayValue(a)) => {
+            Value::Array(a.values.iter().map(any_to_json).collect())
+        }
         Some(any_value::Value::KvlistValue(kv)) => Value::Object(attrs_map(&kv.values)),
         Some(any_value::Value::StringValueStrindex(i)) => Value::from(*i),
     }
@@ -59,34 +64,81 @@ pub fn any_to_json(value: &AnyValue) -> Value {
 fn attrs_map(attrs: &[KeyValue]) -> Map<String, Value> {
     attrs
         .iter()
-        .map(|kv| (kv.key.clone(), kv.value.as_ref().map_or(Value::Null, any_to_json)))
+        .map(|kv| {
+            (
+                kv.key.clone(),
+                kv.value.as_ref().map_or(Value::Null, any_to_json),
+            )
+        })
         .collect()
 }
 
+/// Serialises attributes straight to JSON text, without building a `serde_json::Value`
+/// (this is the hot path of ingest: every span's attributes go through it).
+struct AttrsJson<'a>(&'a [KeyValue]);
+struct AnyJson<'a>(&'a AnyValue);
+
+impl serde::Serialize for AttrsJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for kv in self.0 {
+            match &kv.value {
+                Some(v) => m.serialize_entry(&kv.key, &AnyJson(v))?,
+                None => m.serialize_entry(&kv.key, &())?,
+            }
+        }
+        m.end()
+    }
+}
+
+impl serde::Serialize for AnyJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match &self.0.value {
+            Some(any_value::Value::StringValue(v)) => s.serialize_str(v),
+            Some(any_value::Value::BoolValue(b)) => s.serialize_bool(*b),
+            Some(any_value::Value::IntValue(i)) => s.serialize_i64(*i),
+            Some(any_value::Value::DoubleValue(d)) if d.is_finite() => s.serialize_f64(*d),
+            Some(any_value::Value::ArrayValue(a)) => s.collect_seq(a.values.iter().map(AnyJson)),
+            Some(any_value::Value::KvlistValue(kv)) => AttrsJson(&kv.values).serialize(s),
+            _ => any_to_json(self.0).serialize(s),
+        }
+    }
+}
+
 fn attrs_json(attrs: &[KeyValue]) -> String {
-    Value::Object(attrs_map(attrs)).to_string()
+    // Serialising to a String cannot fail: keys are strings and values are plain JSON.
+    serde_json::to_string(&AttrsJson(attrs)).unwrap_or_else(|_| "{}".to_owned())
 }
 
 fn str_attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a str> {
-    attrs.iter().find(|kv| kv.key == key).and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
-        any_value::Value::StringValue(s) => Some(s.as_str()),
-        _ => None,
+    attrs.iter().find(|kv| kv.key == key).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
+            any_value::Value::StringValue(s) => Some(s.as_str()),
+            _ => None,
+        }
     })
 }
 
 fn int_attr(attrs: &[KeyValue], key: &str) -> Option<i64> {
-    attrs.iter().find(|kv| kv.key == key).and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
-        any_value::Value::IntValue(i) => Some(*i),
-        any_value::Value::DoubleValue(d) => Some(*d as i64),
-        any_value::Value::StringValue(s) => s.parse().ok(),
-        _ => None,
+    attrs.iter().find(|kv| kv.key == key).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
+            any_value::Value::IntValue(i) => Some(*i),
+            any_value::Value::DoubleValue(d) => Some(*d as i64),
+            any_value::Value::StringValue(s) => s.parse().ok(),
+            _ => None,
+        }
     })
 }
 
 fn resource_row(resource: Option<&Resource>, schema_url: &str) -> ResourceRow {
-    let attrs = resource.map(|r| r.attributes.as_slice()).unwrap_or_default();
+    let attrs = resource
+        .map(|r| r.attributes.as_slice())
+        .unwrap_or_default();
     ResourceRow {
-        service: str_attr(attrs, "service.name").unwrap_or("unknown_service").to_owned(),
+        service: str_attr(attrs, "service.name")
+            .unwrap_or("unknown_service")
+            .to_owned(),
         attributes: attrs_json(attrs),
         schema_url: schema_url.to_owned(),
     }
@@ -104,7 +156,10 @@ fn parent_id(raw: &[u8]) -> Result<Option<SpanId>, String> {
     match SpanId::from_slice(raw) {
         Some(id) if id.is_zero() => Ok(None),
         Some(id) => Ok(Some(id)),
-        None => Err(format!("parent_span_id has {} bytes, expected 8", raw.len())),
+        None => Err(format!(
+            "parent_span_id has {} bytes, expected 8",
+            raw.len()
+        )),
     }
 }
 
@@ -117,15 +172,28 @@ pub fn traces(request: &ExportTraceServiceRequest) -> Converted {
         let resource_index = i64::try_from(out.batch.resources.len()).unwrap_or(i64::MAX);
         out.batch.resources.push(resource);
         for ss in &rs.scope_spans {
-            let (scope_name, scope_version) =
-                ss.scope.as_ref().map(|s| (s.name.clone(), s.version.clone())).unwrap_or_default();
+            let (scope_name, scope_version) = ss
+                .scope
+                .as_ref()
+                .map(|s| (s.name.clone(), s.version.clone()))
+                .unwrap_or_default();
             for span in &ss.spans {
-                let Some(trace_id) = TraceId::from_slice(&span.trace_id).filter(|t| !t.is_zero()) else {
-                    out.reject(format!("span {:?}: trace_id must be 16 non-zero bytes, got {} bytes", span.name, span.trace_id.len()));
+                let Some(trace_id) = TraceId::from_slice(&span.trace_id).filter(|t| !t.is_zero())
+                else {
+                    out.reject(format!(
+                        "span {:?}: trace_id must be 16 non-zero bytes, got {} bytes",
+                        span.name,
+                        span.trace_id.len()
+                    ));
                     continue;
                 };
-                let Some(span_id) = SpanId::from_slice(&span.span_id).filter(|s| !s.is_zero()) else {
-                    out.reject(format!("span {:?}: span_id must be 8 non-zero bytes, got {} bytes", span.name, span.span_id.len()));
+                let Some(span_id) = SpanId::from_slice(&span.span_id).filter(|s| !s.is_zero())
+                else {
+                    out.reject(format!(
+                        "span {:?}: span_id must be 8 non-zero bytes, got {} bytes",
+                        span.name,
+                        span.span_id.len()
+                    ));
                     continue;
                 };
                 let parent = match parent_id(&span.parent_span_id) {
@@ -172,9 +240,21 @@ pub fn traces(request: &ExportTraceServiceRequest) -> Converted {
                     scope_name: scope_name.clone(),
                     scope_version: scope_version.clone(),
                     attributes: attrs_json(a),
-                    events: Value::Array(events).to_string(),
-                    links: Value::Array(links).to_string(),
-                    dropped: [span.dropped_attributes_count, span.dropped_events_count, span.dropped_links_count],
+                    events: if events.is_empty() {
+                        "[]".to_owned()
+                    } else {
+                        Value::Array(events).to_string()
+                    },
+                    links: if links.is_empty() {
+                        "[]".to_owned()
+                    } else {
+                        Value::Array(links).to_string()
+                    },
+                    dropped: [
+                        span.dropped_attributes_count,
+                        span.dropped_events_count,
+                        span.dropped_links_count,
+                    ],
                 });
             }
         }
@@ -191,8 +271,11 @@ pub fn logs(request: &ExportLogsServiceRequest) -> Converted {
         let resource_index = i64::try_from(out.batch.resources.len()).unwrap_or(i64::MAX);
         out.batch.resources.push(resource);
         for sl in &rl.scope_logs {
-            let (scope_name, scope_version) =
-                sl.scope.as_ref().map(|s| (s.name.clone(), s.version.clone())).unwrap_or_default();
+            let (scope_name, scope_version) = sl
+                .scope
+                .as_ref()
+                .map(|s| (s.name.clone(), s.version.clone()))
+                .unwrap_or_default();
             for log in &sl.log_records {
                 // Logs may lack trace context; they are kept under the all-zero trace id.
                 let trace_id = match log.trace_id.len() {
@@ -200,7 +283,10 @@ pub fn logs(request: &ExportLogsServiceRequest) -> Converted {
                     _ => match TraceId::from_slice(&log.trace_id) {
                         Some(t) => t,
                         None => {
-                            out.reject(format!("log record: trace_id has {} bytes, expected 16", log.trace_id.len()));
+                            out.reject(format!(
+                                "log record: trace_id has {} bytes, expected 16",
+                                log.trace_id.len()
+                            ));
                             continue;
                         }
                     },
@@ -210,12 +296,19 @@ pub fn logs(request: &ExportLogsServiceRequest) -> Converted {
                     _ => match SpanId::from_slice(&log.span_id) {
                         Some(s) => s,
                         None => {
-                            out.reject(format!("log record: span_id has {} bytes, expected 8", log.span_id.len()));
+                            out.reject(format!(
+                                "log record: span_id has {} bytes, expected 8",
+                                log.span_id.len()
+                            ));
                             continue;
                         }
                     },
                 };
-                let time = if log.time_unix_nano != 0 { log.time_unix_nano } else { log.observed_time_unix_nano };
+                let time = if log.time_unix_nano != 0 {
+                    log.time_unix_nano
+                } else {
+                    log.observed_time_unix_nano
+                };
                 let body = log.body.as_ref().map(|b| match any_to_json(b) {
                     Value::String(s) => s,
                     other => other.to_string(),

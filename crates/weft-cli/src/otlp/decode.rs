@@ -25,8 +25,16 @@ pub enum Encoding {
 impl Encoding {
     /// Reads the `Content-Type` header; parameters such as `charset` are ignored.
     pub fn from_headers(headers: &HeaderMap) -> Result<Self, OtlpRejection> {
-        let raw = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let essence = raw.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let raw = headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let essence = raw
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match essence.as_str() {
             "application/x-protobuf" | "application/protobuf" => Ok(Self::Protobuf),
             "application/json" => Ok(Self::Json),
@@ -45,13 +53,18 @@ impl Encoding {
 
 /// Inflates a gzip body (bounded by `limit` bytes, so a small bomb cannot fill memory).
 pub fn inflate(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Bytes, OtlpRejection> {
-    let encoding = headers.get(CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let encoding = headers
+        .get(CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     match encoding.trim().to_ascii_lowercase().as_str() {
         "" | "identity" => Ok(body),
         "gzip" => {
             let mut out = Vec::with_capacity(body.len() * 4);
             let mut reader = flate2::read::GzDecoder::new(&body[..]).take(limit as u64 + 1);
-            reader.read_to_end(&mut out).map_err(|e| BadGzip(e.to_string()))?;
+            reader
+                .read_to_end(&mut out)
+                .map_err(|e| BadGzip(e.to_string()))?;
             if out.len() > limit {
                 return Err(TooLarge(format!("more than {limit} bytes once inflated")).into());
             }

@@ -16,7 +16,10 @@ pub struct Accepted {
 
 /// Stores a converted request; returns once it is committed.
 pub async fn store(state: &AppState, converted: Converted) -> Result<Accepted, OtlpRejection> {
-    let accepted = Accepted { rejected: converted.rejected, message: converted.message() };
+    let accepted = Accepted {
+        rejected: converted.rejected,
+        message: converted.message(),
+    };
     if converted.batch.rows.is_empty() {
         return Ok(accepted);
     }

@@ -69,10 +69,14 @@ impl Default for ServeConfig {
 #[non_exhaustive]
 pub enum ServeError {
     /// Non-loopback bind without a token.
-    #[error("binding {0} exposes ingest and the UI beyond this machine: pass --token <secret> or set WEFT_TOKEN (or keep the default --bind 127.0.0.1)")]
+    #[error(
+        "binding {0} exposes ingest and the UI beyond this machine: pass --token <secret> or set WEFT_TOKEN (or keep the default --bind 127.0.0.1)"
+    )]
     TokenRequired(IpAddr),
     /// A port was taken or not allowed.
-    #[error("cannot listen on {addr} for {what}: {source} (choose another port with --{what}-port, or 0 for any free port)")]
+    #[error(
+        "cannot listen on {addr} for {what}: {source} (choose another port with --{what}-port, or 0 for any free port)"
+    )]
     Bind {
         /// Which listener.
         what: &'static str,
@@ -86,6 +90,9 @@ pub enum ServeError {
     Store(#[from] StoreError),
 }
 
+/// Health badges by trace, with the `updated_ns` and `span_count` they were computed at.
+pub type BadgeCache = HashMap<TraceId, (i64, i64, Vec<Badge>)>;
+
 /// Shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
@@ -98,7 +105,10 @@ pub struct AppState {
     /// Largest body accepted.
     pub max_body_bytes: usize,
     /// Health badges by trace, valid while `updated_ns` and `span_count` match.
-    pub badge_cache: Arc<Mutex<HashMap<TraceId, (i64, i64, Vec<Badge>)>>>,
+    pub badge_cache: Arc<Mutex<BadgeCache>>,
+    /// Set to `true` on shutdown; ends the endless SSE streams, which would otherwise keep
+    /// a graceful shutdown waiting for ever on an open browser tab.
+    pub stopping: Arc<watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -110,6 +120,7 @@ impl AppState {
             token: None,
             max_body_bytes: 64 << 20,
             badge_cache: Arc::default(),
+            stopping: Arc::new(watch::channel(false).0),
         }
     }
 }
@@ -124,20 +135,26 @@ pub struct Running {
     pub ui: SocketAddr,
     /// The shared state (tests read the store through it).
     pub state: AppState,
-    stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Running {
     /// The line printed on startup; tests parse it.
     pub fn banner(&self) -> String {
-        let data = self.state.store.path().map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
-        format!("weft listening otlp_grpc={} otlp_http={} ui=http://{} data={data}", self.grpc, self.http, self.ui)
+        let data = self
+            .state
+            .store
+            .path()
+            .map_or_else(|| ":memory:".to_owned(), |p| p.display().to_string());
+        format!(
+            "weft listening otlp_grpc={} otlp_http={} ui=http://{} data={data}",
+            self.grpc, self.http, self.ui
+        )
     }
 
     /// Stops accepting, lets in-flight requests finish (and commit), then returns.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
+        self.state.stopping.send_replace(true);
         for t in self.tasks {
             let _ = t.await;
         }
@@ -146,11 +163,21 @@ impl Running {
 
 async fn bind(what: &'static str, ip: IpAddr, port: u16) -> Result<TcpListener, ServeError> {
     let addr = SocketAddr::new(ip, port);
-    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { what, addr, source })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { what, addr, source })
 }
 
-fn local(what: &'static str, l: &TcpListener, fallback: SocketAddr) -> Result<SocketAddr, ServeError> {
-    l.local_addr().map_err(|source| ServeError::Bind { what, addr: fallback, source })
+fn local(
+    what: &'static str,
+    l: &TcpListener,
+    fallback: SocketAddr,
+) -> Result<SocketAddr, ServeError> {
+    l.local_addr().map_err(|source| ServeError::Bind {
+        what,
+        addr: fallback,
+        source,
+    })
 }
 
 /// Opens the store, binds the three listeners and starts serving.
@@ -167,9 +194,13 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
     let http_l = bind("http", config.bind, config.http_port).await?;
     let ui_l = bind("ui", config.bind, config.ui_port).await?;
     let fallback = SocketAddr::new(config.bind, 0);
-    let (grpc, http, ui) = (local("grpc", &grpc_l, fallback)?, local("http", &http_l, fallback)?, local("ui", &ui_l, fallback)?);
+    let (grpc, http, ui) = (
+        local("grpc", &grpc_l, fallback)?,
+        local("http", &http_l, fallback)?,
+        local("ui", &ui_l, fallback)?,
+    );
 
-    let (stop, stopped) = watch::channel(false);
+    let stopped = state.stopping.subscribe();
     let mut tasks = Vec::new();
     for (listener, router) in [
         (grpc_l, otlp_grpc::router(state.clone())),
@@ -181,13 +212,26 @@ pub async fn start(config: ServeConfig) -> Result<Running, ServeError> {
             let shutdown = async move {
                 let _ = stopped.wait_for(|s| *s).await;
             };
-            if let Err(e) = axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
+            if let Err(e) = axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
                 eprintln!("weft: listener stopped: {e}");
             }
         }));
     }
-    tasks.push(tokio::spawn(retention_loop(state.store.clone(), config.retention, stopped)));
-    Ok(Running { grpc, http, ui, state, stop, tasks })
+    tasks.push(tokio::spawn(retention_loop(
+        state.store.clone(),
+        config.retention,
+        stopped,
+    )));
+    Ok(Running {
+        grpc,
+        http,
+        ui,
+        state,
+        tasks,
+    })
 }
 
 async fn retention_loop(store: Store, retention: Retention, mut stopped: watch::Receiver<bool>) {

@@ -11,8 +11,12 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceResponse};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceResponse,
+};
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::{Code, Status};
 
@@ -43,7 +47,8 @@ impl<T: prost::Message> Encoder for OtlpEncoder<T> {
     type Item = T;
     type Error = Status;
     fn encode(&mut self, item: T, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        item.encode(dst).map_err(|e| Status::internal(e.to_string()))
+        item.encode(dst)
+            .map_err(|e| Status::internal(e.to_string()))
     }
 }
 
@@ -51,7 +56,12 @@ impl<T: prost::Message + Default> Decoder for OtlpDecoder<T> {
     type Item = T;
     type Error = Status;
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<T>, Status> {
-        T::decode(src).map(Some).map_err(|e| Status::new(Code::InvalidArgument, BadProtobuf(e.to_string()).to_string()))
+        T::decode(src).map(Some).map_err(|e| {
+            Status::new(
+                Code::InvalidArgument,
+                BadProtobuf(e.to_string()).to_string(),
+            )
+        })
     }
 }
 
@@ -82,15 +92,21 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn unimplemented(request: Request) -> Response {
-    Status::unimplemented(format!("weft serves only {TRACE_EXPORT} and {LOGS_EXPORT}, not {}", request.uri().path()))
-        .into_http::<axum::body::Body>()
-        .into_response()
+    Status::unimplemented(format!(
+        "weft serves only {TRACE_EXPORT} and {LOGS_EXPORT}, not {}",
+        request.uri().path()
+    ))
+    .into_http::<axum::body::Body>()
+    .into_response()
 }
 
 fn denied(state: &AppState, request: &Request) -> Option<Response> {
     let token = state.token.as_deref()?;
-    (!auth::authorized(request.headers(), token))
-        .then(|| Status::unauthenticated(auth::UNAUTHORIZED).into_http::<axum::body::Body>().into_response())
+    (!auth::authorized(request.headers(), token)).then(|| {
+        Status::unauthenticated(auth::UNAUTHORIZED)
+            .into_http::<axum::body::Body>()
+            .into_response()
+    })
 }
 
 async fn unary<Req, Resp>(
@@ -113,7 +129,9 @@ where
     let service = tower::service_fn(move |r: tonic::Request<Req>| {
         let state = state.clone();
         async move {
-            let accepted = ingest::store(&state, convert(r.get_ref())).await.map_err(Status::from)?;
+            let accepted = ingest::store(&state, convert(r.get_ref()))
+                .await
+                .map_err(Status::from)?;
             Ok::<_, Status>(tonic::Response::new(respond(accepted)))
         }
     });
@@ -121,17 +139,25 @@ where
 }
 
 async fn trace_export(State(state): State<AppState>, request: Request) -> Response {
-    unary(state, request, convert::traces, |a: ingest::Accepted| ExportTraceServiceResponse {
-        partial_success: (a.rejected > 0)
-            .then_some(ExportTracePartialSuccess { rejected_spans: a.rejected, error_message: a.message }),
+    unary(state, request, convert::traces, |a: ingest::Accepted| {
+        ExportTraceServiceResponse {
+            partial_success: (a.rejected > 0).then_some(ExportTracePartialSuccess {
+                rejected_spans: a.rejected,
+                error_message: a.message,
+            }),
+        }
     })
     .await
 }
 
 async fn logs_export(State(state): State<AppState>, request: Request) -> Response {
-    unary(state, request, convert::logs, |a: ingest::Accepted| ExportLogsServiceResponse {
-        partial_success: (a.rejected > 0)
-            .then_some(ExportLogsPartialSuccess { rejected_log_records: a.rejected, error_message: a.message }),
+    unary(state, request, convert::logs, |a: ingest::Accepted| {
+        ExportLogsServiceResponse {
+            partial_success: (a.rejected > 0).then_some(ExportLogsPartialSuccess {
+                rejected_log_records: a.rejected,
+                error_message: a.message,
+            }),
+        }
     })
     .await
 }

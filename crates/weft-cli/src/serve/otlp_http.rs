@@ -8,10 +8,17 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use bytes::Bytes;
-use http::header::{ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ACCESS_CONTROL_MAX_AGE, CONTENT_TYPE, ORIGIN, VARY};
+use http::header::{
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
+    ACCESS_CONTROL_MAX_AGE, CONTENT_TYPE, ORIGIN, VARY,
+};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
-use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 
 use super::{AppState, auth, ingest};
 use crate::otlp::convert;
@@ -25,7 +32,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/logs", post(logs).options(preflight))
         // Bodies are capped after inflation in `decode::inflate`; this caps the raw body.
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
-        .layer(middleware::from_fn_with_state(state.clone(), auth::require_token))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
         .layer(middleware::from_fn(cors))
         .with_state(state)
 }
@@ -40,9 +50,15 @@ async fn cors(request: Request, next: Next) -> Response {
         next.run(request).await
     };
     let h = response.headers_mut();
-    h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin.unwrap_or_else(|| HeaderValue::from_static("*")));
+    h.insert(
+        ACCESS_CONTROL_ALLOW_ORIGIN,
+        origin.unwrap_or_else(|| HeaderValue::from_static("*")),
+    );
     h.insert(VARY, HeaderValue::from_static("Origin"));
-    h.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("POST, OPTIONS"));
+    h.insert(
+        ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST, OPTIONS"),
+    );
     h.insert(
         ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderValue::from_static("content-type, content-encoding, authorization, x-requested-with"),
@@ -57,16 +73,30 @@ async fn preflight() -> StatusCode {
 
 fn reply(encoding: Encoding, status: StatusCode, body: Vec<u8>) -> Response {
     let mut r = (status, body).into_response();
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(encoding.content_type()));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(encoding.content_type()),
+    );
     r
 }
 
 fn refuse(encoding: Encoding, rejection: &OtlpRejection) -> Response {
-    let status = RpcStatus { code: rejection.grpc_code() as i32, message: rejection.to_string() };
-    reply(encoding, rejection.status(), decode::encode(encoding, &status))
+    let status = RpcStatus {
+        code: rejection.grpc_code() as i32,
+        message: rejection.to_string(),
+    };
+    reply(
+        encoding,
+        rejection.status(),
+        decode::encode(encoding, &status),
+    )
 }
 
-fn body_of<T>(state: &AppState, headers: &HeaderMap, body: Bytes) -> Result<(Encoding, T), (Encoding, OtlpRejection)>
+fn body_of<T>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<(Encoding, T), (Encoding, OtlpRejection)>
 where
     T: prost::Message + Default + serde::de::DeserializeOwned,
 {
@@ -83,9 +113,15 @@ async fn traces(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     };
     match ingest::store(&state, convert::traces(&request)).await {
         Ok(a) => {
-            let partial_success = (a.rejected > 0)
-                .then_some(ExportTracePartialSuccess { rejected_spans: a.rejected, error_message: a.message });
-            reply(encoding, StatusCode::OK, decode::encode(encoding, &ExportTraceServiceResponse { partial_success }))
+            let partial_success = (a.rejected > 0).then_some(ExportTracePartialSuccess {
+                rejected_spans: a.rejected,
+                error_message: a.message,
+            });
+            reply(
+                encoding,
+                StatusCode::OK,
+                decode::encode(encoding, &ExportTraceServiceResponse { partial_success }),
+            )
         }
         Err(r) => refuse(encoding, &r),
     }
@@ -98,9 +134,15 @@ async fn logs(State(state): State<AppState>, headers: HeaderMap, body: Bytes) ->
     };
     match ingest::store(&state, convert::logs(&request)).await {
         Ok(a) => {
-            let partial_success = (a.rejected > 0)
-                .then_some(ExportLogsPartialSuccess { rejected_log_records: a.rejected, error_message: a.message });
-            reply(encoding, StatusCode::OK, decode::encode(encoding, &ExportLogsServiceResponse { partial_success }))
+            let partial_success = (a.rejected > 0).then_some(ExportLogsPartialSuccess {
+                rejected_log_records: a.rejected,
+                error_message: a.message,
+            });
+            reply(
+                encoding,
+                StatusCode::OK,
+                decode::encode(encoding, &ExportLogsServiceResponse { partial_success }),
+            )
         }
         Err(r) => refuse(encoding, &r),
     }

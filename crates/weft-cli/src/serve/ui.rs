@@ -43,7 +43,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/traces/{id}", get(trace))
         .route("/api/traces/{id}/otlp", get(trace_otlp))
         .route("/api/events", get(events))
-        .layer(middleware::from_fn_with_state(state.clone(), auth::require_token))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
         .with_state(state)
 }
 
@@ -62,14 +65,21 @@ impl From<StoreError> for ApiError {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
 }
 
 fn parse_id(raw: &str) -> Result<TraceId, ApiError> {
-    raw.parse().map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("bad trace id {raw:?}: {e}")))
+    raw.parse().map_err(|e| {
+        ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("bad trace id {raw:?}: {e}"),
+        )
+    })
 }
 
 async fn health(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
@@ -84,7 +94,8 @@ async fn services(State(state): State<AppState>) -> Result<axum::Json<Vec<String
     let store = state.store.clone();
     let list = blocking(move || {
         Ok(store.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT DISTINCT service FROM trace_services ORDER BY service")?;
+            let mut stmt =
+                c.prepare_cached("SELECT DISTINCT service FROM trace_services ORDER BY service")?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })?)
@@ -94,15 +105,18 @@ async fn services(State(state): State<AppState>) -> Result<axum::Json<Vec<String
 }
 
 /// Adds health badges to summary rows, reusing cached badges while a trace is unchanged.
-pub fn summarize(state: &AppState, rows: Vec<TraceSummaryRow>) -> Result<Vec<TraceSummary>, StoreError> {
+pub fn summarize(
+    state: &AppState,
+    rows: Vec<TraceSummaryRow>,
+) -> Result<Vec<TraceSummary>, StoreError> {
     let cx = Context { now_ns: now_ns() };
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let cached = state
-            .badge_cache
-            .lock()
-            .ok()
-            .and_then(|c| c.get(&row.trace_id).filter(|(u, n, _)| *u == row.updated_ns && *n == row.span_count).map(|e| e.2.clone()));
+        let cached = state.badge_cache.lock().ok().and_then(|c| {
+            c.get(&row.trace_id)
+                .filter(|(u, n, _)| *u == row.updated_ns && *n == row.span_count)
+                .map(|e| e.2.clone())
+        });
         let badges = match cached {
             Some(b) => b,
             None => {
@@ -113,7 +127,10 @@ pub fn summarize(state: &AppState, rows: Vec<TraceSummaryRow>) -> Result<Vec<Tra
                     if c.len() > 10_000 {
                         c.clear();
                     }
-                    c.insert(row.trace_id, (row.updated_ns, row.span_count, badges.clone()));
+                    c.insert(
+                        row.trace_id,
+                        (row.updated_ns, row.span_count, badges.clone()),
+                    );
                 }
                 badges
             }
@@ -123,7 +140,10 @@ pub fn summarize(state: &AppState, rows: Vec<TraceSummaryRow>) -> Result<Vec<Tra
     Ok(out)
 }
 
-async fn list(State(state): State<AppState>, Query(query): Query<ListQuery>) -> Result<axum::Json<Vec<TraceSummary>>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<axum::Json<Vec<TraceSummary>>, ApiError> {
     let list = blocking(move || {
         let rows = state.store.read(|c| read::list_traces(c, &query))?;
         Ok(summarize(&state, rows)?)
@@ -138,7 +158,11 @@ struct TraceParams {
 }
 
 /// Loads and diagnoses one trace; `None` if it has no records.
-pub fn load_view(state: &AppState, id: TraceId, correct_skew: bool) -> Result<Option<TraceView>, StoreError> {
+pub fn load_view(
+    state: &AppState,
+    id: TraceId,
+    correct_skew: bool,
+) -> Result<Option<TraceView>, StoreError> {
     let (rows, resources) = state.store.read(|c| {
         let rows = read::trace_rows(c, id)?;
         let resources = read::resources(c, rows.iter().map(|r| r.resource_id))?;
@@ -148,17 +172,33 @@ pub fn load_view(state: &AppState, id: TraceId, correct_skew: bool) -> Result<Op
         return Ok(None);
     }
     let tree = Tree::build(id, rows);
-    Ok(Some(TraceView::build(&tree, &resources, &Context { now_ns: now_ns() }, correct_skew)))
+    Ok(Some(TraceView::build(
+        &tree,
+        &resources,
+        &Context { now_ns: now_ns() },
+        correct_skew,
+    )))
 }
 
-async fn trace(State(state): State<AppState>, Path(id): Path<String>, Query(p): Query<TraceParams>) -> Result<Response, ApiError> {
+async fn trace(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(p): Query<TraceParams>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let correct = matches!(p.correct_skew.as_deref(), Some("1" | "true" | "yes"));
     let view = blocking(move || Ok(load_view(&state, id, correct)?)).await?;
     match view {
         // Serialised here so a 10 000-span trace goes out in one buffer.
-        Some(v) => Ok(([(CONTENT_TYPE, "application/json")], serde_json::to_vec(&v).unwrap_or_default()).into_response()),
-        None => Err(ApiError(StatusCode::NOT_FOUND, format!("no trace {id} in this store"))),
+        Some(v) => Ok((
+            [(CONTENT_TYPE, "application/json")],
+            serde_json::to_vec(&v).unwrap_or_default(),
+        )
+            .into_response()),
+        None => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no trace {id} in this store"),
+        )),
     }
 }
 
@@ -185,16 +225,28 @@ pub fn otlp_lines(state: &AppState, id: TraceId) -> Result<Option<String>, Store
     Ok(Some(out))
 }
 
-async fn trace_otlp(State(state): State<AppState>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn trace_otlp(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     match blocking(move || Ok(otlp_lines(&state, id)?)).await? {
         Some(body) => Ok(([(CONTENT_TYPE, "application/x-ndjson")], body).into_response()),
-        None => Err(ApiError(StatusCode::NOT_FOUND, format!("no trace {id} in this store"))),
+        None => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no trace {id} in this store"),
+        )),
     }
 }
 
-async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+async fn events(
+    State(state): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let changes = BroadcastStream::new(state.changes.subscribe());
+    let mut stopping = state.stopping.subscribe();
+    let stopped = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+    };
     let stream = changes.then(move |msg| {
         let state = state.clone();
         async move {
@@ -212,14 +264,20 @@ async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<
                     })
                     .await;
                     match summaries {
-                        Ok(Ok(s)) => Event::default().event("traces").json_data(&s).unwrap_or_default(),
+                        Ok(Ok(s)) => Event::default()
+                            .event("traces")
+                            .json_data(&s)
+                            .unwrap_or_default(),
                         _ => Event::default().event("reset").data("reload"),
                     }
                 }
                 // The browser fell behind: tell it to reload the list instead of missing rows.
-                Err(BroadcastStreamRecvError::Lagged(_)) => Event::default().event("reset").data("reload"),
+                Err(BroadcastStreamRecvError::Lagged(_)) => {
+                    Event::default().event("reset").data("reload")
+                }
             }
         }
     });
-    Sse::new(stream.map(Ok)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(futures_util::StreamExt::take_until(stream, stopped).map(Ok))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

@@ -32,7 +32,10 @@ fn delete_where(conn: &mut Connection, select_ids: &str, arg: i64) -> Result<usi
     };
     for id in &ids {
         tx.execute("DELETE FROM spans WHERE trace_id = ?1", params![id])?;
-        tx.execute("DELETE FROM trace_services WHERE trace_id = ?1", params![id])?;
+        tx.execute(
+            "DELETE FROM trace_services WHERE trace_id = ?1",
+            params![id],
+        )?;
         tx.execute("DELETE FROM traces WHERE trace_id = ?1", params![id])?;
     }
     tx.commit()?;
@@ -40,11 +43,20 @@ fn delete_where(conn: &mut Connection, select_ids: &str, arg: i64) -> Result<usi
 }
 
 /// Applies `retention` now; returns the number of traces deleted.
-pub fn enforce(conn: &mut Connection, retention: &Retention, now_ns: i64, on_disk: bool) -> Result<usize, StoreError> {
+pub fn enforce(
+    conn: &mut Connection,
+    retention: &Retention,
+    now_ns: i64,
+    on_disk: bool,
+) -> Result<usize, StoreError> {
     let mut deleted = 0;
     if let Some(age) = retention.max_age {
         let cutoff = now_ns.saturating_sub(i64::try_from(age.as_nanos()).unwrap_or(i64::MAX));
-        deleted += delete_where(conn, "SELECT trace_id FROM traces WHERE updated_ns < ?1", cutoff)?;
+        deleted += delete_where(
+            conn,
+            "SELECT trace_id FROM traces WHERE updated_ns < ?1",
+            cutoff,
+        )?;
     }
     if let Some(max) = retention.max_bytes {
         // Each round drops the oldest 5% (at least one trace) and measures again.
@@ -57,7 +69,11 @@ pub fn enforce(conn: &mut Connection, retention: &Retention, now_ns: i64, on_dis
                 break;
             }
             let n = (count / 20).max(1);
-            deleted += delete_where(conn, "SELECT trace_id FROM traces ORDER BY updated_ns LIMIT ?1", n)?;
+            deleted += delete_where(
+                conn,
+                "SELECT trace_id FROM traces ORDER BY updated_ns LIMIT ?1",
+                n,
+            )?;
         }
     }
     if deleted > 0 && on_disk {

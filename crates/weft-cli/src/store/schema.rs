@@ -18,7 +18,10 @@ pub const SCHEMA_VERSION: i32 = 1;
 
 /// The schema files in the order they apply.
 pub const SCHEMA_SQL: &[(&str, &str)] = &[
-    ("001_resources.sql", include_str!("schema/001_resources.sql")),
+    (
+        "001_resources.sql",
+        include_str!("schema/001_resources.sql"),
+    ),
     ("002_spans.sql", include_str!("schema/002_spans.sql")),
     ("003_traces.sql", include_str!("schema/003_traces.sql")),
 ];
@@ -29,10 +32,17 @@ pub fn ensure(conn: &mut Connection, place: &str) -> Result<(), StoreError> {
     if version == SCHEMA_VERSION {
         return Ok(());
     }
-    let tables: i64 =
-        conn.query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table'", [], |r| r.get(0))?;
+    let tables: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+        [],
+        |r| r.get(0),
+    )?;
     if version != 0 || tables != 0 {
-        return Err(StoreError::SchemaMismatch { place: place.to_owned(), found: version, expected: SCHEMA_VERSION });
+        return Err(StoreError::SchemaMismatch {
+            place: place.to_owned(),
+            found: version,
+            expected: SCHEMA_VERSION,
+        });
     }
     let tx = conn.transaction()?;
     for (_, sql) in SCHEMA_SQL {

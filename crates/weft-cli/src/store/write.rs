@@ -62,7 +62,10 @@ ON CONFLICT (trace_id) DO UPDATE SET
 
 impl Writer {
     pub(super) fn new(conn: Connection) -> Self {
-        Self { conn, resource_ids: HashMap::new() }
+        Self {
+            conn,
+            resource_ids: HashMap::new(),
+        }
     }
 
     pub(super) fn conn(&self) -> &Connection {
@@ -79,7 +82,8 @@ impl Writer {
         let mut resource_ids = Vec::with_capacity(batch.resources.len());
         {
             let mut insert = tx.prepare_cached("INSERT OR IGNORE INTO resources (fingerprint, service, attributes, schema_url) VALUES (?1, ?2, ?3, ?4)")?;
-            let mut select = tx.prepare_cached("SELECT id FROM resources WHERE fingerprint = ?1")?;
+            let mut select =
+                tx.prepare_cached("SELECT id FROM resources WHERE fingerprint = ?1")?;
             for r in &batch.resources {
                 let fingerprint = format!("{}\n{}", r.schema_url, r.attributes);
                 if let Some(id) = self.resource_ids.get(&fingerprint) {
@@ -134,7 +138,11 @@ impl Writer {
                     continue;
                 }
                 stored += n;
-                let agg = traces.entry(row.trace_id).or_insert_with(|| TraceAgg { start: i64::MAX, end: i64::MIN, ..TraceAgg::default() });
+                let agg = traces.entry(row.trace_id).or_insert_with(|| TraceAgg {
+                    start: i64::MAX,
+                    end: i64::MIN,
+                    ..TraceAgg::default()
+                });
                 agg.start = agg.start.min(row.start_ns);
                 agg.end = agg.end.max(row.end_ns);
                 if !row.is_pending() {
@@ -156,10 +164,26 @@ impl Writer {
         }
         {
             let mut upsert = tx.prepare_cached(UPSERT_TRACE)?;
-            let mut service = tx.prepare_cached("INSERT OR IGNORE INTO trace_services (trace_id, service) VALUES (?1, ?2)")?;
+            let mut service = tx.prepare_cached(
+                "INSERT OR IGNORE INTO trace_services (trace_id, service) VALUES (?1, ?2)",
+            )?;
             for (id, agg) in &traces {
-                let (rank, root_start, name, svc) = agg.root.clone().unwrap_or((-9, agg.start, String::new(), String::new()));
-                upsert.execute(params![&id.0[..], agg.start, agg.end, agg.count, agg.errors, name, svc, rank, root_start, now])?;
+                let (rank, root_start, name, svc) =
+                    agg.root
+                        .clone()
+                        .unwrap_or((-9, agg.start, String::new(), String::new()));
+                upsert.execute(params![
+                    &id.0[..],
+                    agg.start,
+                    agg.end,
+                    agg.count,
+                    agg.errors,
+                    name,
+                    svc,
+                    rank,
+                    root_start,
+                    now
+                ])?;
                 for s in &agg.services {
                     service.execute(params![&id.0[..], s])?;
                 }
@@ -167,6 +191,9 @@ impl Writer {
         }
         tx.commit()?;
         self.resource_ids.extend(new_ids);
-        Ok(WriteOutcome { stored, traces: traces.into_keys().collect() })
+        Ok(WriteOutcome {
+            stored,
+            traces: traces.into_keys().collect(),
+        })
     }
 }

@@ -1,7 +1,7 @@
 //! Terminal commands: `weft traces`, `weft trace`, `weft export`. They read either a running
 //! server's API (`--url`) or the database directly (`--data-dir`), and print the same views.
 
-mod print;
+pub mod print;
 mod source;
 
 use std::io::Write;
@@ -46,14 +46,19 @@ pub enum TermError {
 }
 
 fn parse(id: &str) -> Result<TraceId, TermError> {
-    id.trim().parse().map_err(|_| TermError::BadId(id.to_owned()))
+    id.trim()
+        .parse()
+        .map_err(|_| TermError::BadId(id.to_owned()))
 }
 
 /// `weft traces`.
 pub async fn traces(source: &SourceArgs, query: &ListQuery, json: bool) -> Result<(), TermError> {
     let list = Source::open(source)?.list(query).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        );
     } else {
         print!("{}", print_traces(&list));
     }
@@ -61,13 +66,21 @@ pub async fn traces(source: &SourceArgs, query: &ListQuery, json: bool) -> Resul
 }
 
 /// `weft trace <id>`.
-pub async fn trace(source: &SourceArgs, id: &str, json: bool, correct_skew: bool) -> Result<(), TermError> {
+pub async fn trace(
+    source: &SourceArgs,
+    id: &str,
+    json: bool,
+    correct_skew: bool,
+) -> Result<(), TermError> {
     let id = parse(id)?;
     let src = Source::open(source)?;
     if json {
         print!("{}", src.otlp(id).await?.ok_or(TermError::NotFound(id))?);
     } else {
-        let view = src.view(id, correct_skew).await?.ok_or(TermError::NotFound(id))?;
+        let view = src
+            .view(id, correct_skew)
+            .await?
+            .ok_or(TermError::NotFound(id))?;
         print!("{}", print_trace(&view));
     }
     Ok(())
@@ -80,7 +93,10 @@ pub async fn export(source: &SourceArgs, id: Option<&str>, out: &Path) -> Result
         Some(id) => vec![parse(id)?],
         None => src.all_ids().await?,
     };
-    let write_err = |source| TermError::Write { path: out.display().to_string(), source };
+    let write_err = |source| TermError::Write {
+        path: out.display().to_string(),
+        source,
+    };
     let mut file = std::io::BufWriter::new(std::fs::File::create(out).map_err(write_err)?);
     let mut written = 0;
     for id in ids {

@@ -8,7 +8,11 @@ use crate::view::{TraceSummary, TraceView};
 /// The trace list as a table.
 pub fn print_traces(list: &[TraceSummary]) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{:<32}  {:>10}  {:>5}  {:>4}  {:<30}  {:<20}  HEALTH", "TRACE", "DURATION", "SPANS", "ERR", "ROOT", "SERVICES");
+    let _ = writeln!(
+        out,
+        "{:<32}  {:>10}  {:>5}  {:>4}  {:<30}  {:<20}  HEALTH",
+        "TRACE", "DURATION", "SPANS", "ERR", "ROOT", "SERVICES"
+    );
     for t in list {
         let health: Vec<String> = t.health.iter().map(|b| b.code.clone()).collect();
         let _ = writeln!(
@@ -20,7 +24,11 @@ pub fn print_traces(list: &[TraceSummary]) -> String {
             t.error_count,
             clip(&format!("{}: {}", t.root_service, t.root), 30),
             clip(&t.services.join(","), 20),
-            if health.is_empty() { "ok".to_owned() } else { health.join(",") },
+            if health.is_empty() {
+                "ok".to_owned()
+            } else {
+                health.join(",")
+            },
         );
     }
     if list.is_empty() {
@@ -58,12 +66,19 @@ pub fn print_trace(v: &TraceView) -> String {
             marks.push("ERROR".to_owned());
         }
         if n.missing_parent {
-            marks.push(format!("parent {} missing", n.parent_span_id.map(|p| p.to_string()).unwrap_or_default()));
+            marks.push(format!(
+                "parent {} missing",
+                n.parent_span_id.map(|p| p.to_string()).unwrap_or_default()
+            ));
         }
         if n.critical {
             marks.push("critical".to_owned());
         }
-        let dur = if n.is_log { "log".to_owned() } else { fmt_ns(n.end_ns - n.start_ns) };
+        let dur = if n.is_log {
+            "log".to_owned()
+        } else {
+            fmt_ns(n.end_ns - n.start_ns)
+        };
         let _ = writeln!(
             out,
             "{}{}  [{}]  +{}  {}{}",
@@ -72,7 +87,11 @@ pub fn print_trace(v: &TraceView) -> String {
             n.service,
             fmt_ns(n.start_ns - v.start_ns),
             dur,
-            if marks.is_empty() { String::new() } else { format!("  ({})", marks.join(", ")) },
+            if marks.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", marks.join(", "))
+            },
         );
     }
     if v.findings.is_empty() {
@@ -84,7 +103,11 @@ pub fn print_trace(v: &TraceView) -> String {
         }
     }
     if v.skew_corrected && !v.skew_offsets.is_empty() {
-        let shifts: Vec<String> = v.skew_offsets.iter().map(|(s, o)| format!("{s} {}", fmt_ns(*o))).collect();
+        let shifts: Vec<String> = v
+            .skew_offsets
+            .iter()
+            .map(|(s, o)| format!("{s} {}", fmt_ns(*o)))
+            .collect();
         let _ = writeln!(out, "times corrected for clock skew: {}", shifts.join(", "));
     }
     out

@@ -9,12 +9,19 @@ use crate::view::{TraceSummary, TraceView};
 use super::TermError;
 
 pub(super) enum Source {
-    Api { base: String, token: Option<String>, client: reqwest::Client },
+    Api {
+        base: String,
+        token: Option<String>,
+        client: reqwest::Client,
+    },
     Db(AppState),
 }
 
 fn http_err(url: &str, e: impl std::fmt::Display) -> TermError {
-    TermError::Http { url: url.to_owned(), reason: e.to_string() }
+    TermError::Http {
+        url: url.to_owned(),
+        reason: e.to_string(),
+    }
 }
 
 impl Source {
@@ -32,7 +39,14 @@ impl Source {
 
     /// GET `path`; `Ok(None)` on 404.
     async fn get(&self, path: &str) -> Result<Option<String>, TermError> {
-        let Source::Api { base, token, client } = self else { return Ok(None) };
+        let Source::Api {
+            base,
+            token,
+            client,
+        } = self
+        else {
+            return Ok(None);
+        };
         let url = format!("{base}{path}");
         let mut req = client.get(&url);
         if let Some(t) = token {
@@ -80,11 +94,18 @@ impl Source {
         }
     }
 
-    pub(super) async fn view(&self, id: TraceId, correct_skew: bool) -> Result<Option<TraceView>, TermError> {
+    pub(super) async fn view(
+        &self,
+        id: TraceId,
+        correct_skew: bool,
+    ) -> Result<Option<TraceView>, TermError> {
         match self {
             Source::Db(state) => Ok(ui::load_view(state, id, correct_skew)?),
             Source::Api { .. } => {
-                let path = format!("/api/traces/{id}{}", if correct_skew { "?correct_skew=1" } else { "" });
+                let path = format!(
+                    "/api/traces/{id}{}",
+                    if correct_skew { "?correct_skew=1" } else { "" }
+                );
                 match self.get(&path).await? {
                     Some(body) => Ok(Some(Self::decode(&path, &body)?)),
                     None => Ok(None),
@@ -104,8 +125,16 @@ impl Source {
         match self {
             Source::Db(state) => Ok(state.store.read(read::all_trace_ids)?),
             Source::Api { .. } => {
-                let q = ListQuery { limit: Some(1000), ..ListQuery::default() };
-                Ok(self.list(&q).await?.into_iter().map(|t| t.trace_id).collect())
+                let q = ListQuery {
+                    limit: Some(1000),
+                    ..ListQuery::default()
+                };
+                Ok(self
+                    .list(&q)
+                    .await?
+                    .into_iter()
+                    .map(|t| t.trace_id)
+                    .collect())
             }
         }
     }
@@ -115,7 +144,9 @@ impl Source {
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => char::from(b).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                char::from(b).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -8,10 +8,26 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 
 /// The embedded files: (name, content type, content).
 pub const ASSETS: &[(&str, &str, &str)] = &[
-    ("style.css", "text/css; charset=utf-8", include_str!("style.css")),
-    ("common.js", "text/javascript; charset=utf-8", include_str!("common.js")),
-    ("list.js", "text/javascript; charset=utf-8", include_str!("list.js")),
-    ("trace.js", "text/javascript; charset=utf-8", include_str!("trace.js")),
+    (
+        "style.css",
+        "text/css; charset=utf-8",
+        include_str!("style.css"),
+    ),
+    (
+        "common.js",
+        "text/javascript; charset=utf-8",
+        include_str!("common.js"),
+    ),
+    (
+        "list.js",
+        "text/javascript; charset=utf-8",
+        include_str!("list.js"),
+    ),
+    (
+        "trace.js",
+        "text/javascript; charset=utf-8",
+        include_str!("trace.js"),
+    ),
 ];
 
 /// `GET /`: the live trace list.
@@ -27,7 +43,9 @@ pub async fn trace_page(Path(_id): Path<String>) -> Html<&'static str> {
 /// `GET /assets/{file}`.
 pub async fn asset(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|(name, _, _)| *name == file) {
-        Some((_, ty, body)) => ([(CONTENT_TYPE, *ty), (CACHE_CONTROL, "no-cache")], *body).into_response(),
+        Some((_, ty, body)) => {
+            ([(CONTENT_TYPE, *ty), (CACHE_CONTROL, "no-cache")], *body).into_response()
+        }
         None => (StatusCode::NOT_FOUND, "no such asset").into_response(),
     }
 }

@@ -23,7 +23,14 @@ pub const REMOTE: u32 = 0x100 | 0x200 | 0x01;
 
 /// Starts `weft serve` in this process, in memory, every port 0.
 pub async fn start() -> Running {
-    start_with(ServeConfig { grpc_port: 0, http_port: 0, ui_port: 0, location: Location::Memory, ..ServeConfig::default() }).await
+    start_with(ServeConfig {
+        grpc_port: 0,
+        http_port: 0,
+        ui_port: 0,
+        location: Location::Memory,
+        ..ServeConfig::default()
+    })
+    .await
 }
 
 pub async fn start_with(config: ServeConfig) -> Running {
@@ -31,7 +38,10 @@ pub async fn start_with(config: ServeConfig) -> Running {
 }
 
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 /// A compact span description.
@@ -51,8 +61,28 @@ pub struct S {
 }
 
 impl S {
-    pub fn new(service: &'static str, name: &'static str, trace: u128, id: u64, parent: Option<u64>, start_ms: u64, end_ms: u64) -> Self {
-        S { service, name, trace, id, parent, kind: INTERNAL, start_ms, end_ms, flags: LOCAL, attrs: Vec::new(), error: false }
+    pub fn new(
+        service: &'static str,
+        name: &'static str,
+        trace: u128,
+        id: u64,
+        parent: Option<u64>,
+        start_ms: u64,
+        end_ms: u64,
+    ) -> Self {
+        S {
+            service,
+            name,
+            trace,
+            id,
+            parent,
+            kind: INTERNAL,
+            start_ms,
+            end_ms,
+            flags: LOCAL,
+            attrs: Vec::new(),
+            error: false,
+        }
     }
     pub fn kind(mut self, kind: i32) -> Self {
         self.kind = kind;
@@ -73,21 +103,33 @@ impl S {
 }
 
 pub fn kv(k: &str, v: &str) -> KeyValue {
-    KeyValue { key: k.into(), value: Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) }), ..KeyValue::default() }
+    KeyValue {
+        key: k.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(v.into())),
+        }),
+        ..KeyValue::default()
+    }
 }
 
 pub fn span(s: &S) -> Span {
     Span {
         trace_id: s.trace.to_be_bytes().to_vec(),
         span_id: s.id.to_be_bytes().to_vec(),
-        parent_span_id: s.parent.map(|p| p.to_be_bytes().to_vec()).unwrap_or_default(),
+        parent_span_id: s
+            .parent
+            .map(|p| p.to_be_bytes().to_vec())
+            .unwrap_or_default(),
         flags: s.flags,
         name: s.name.into(),
         kind: s.kind,
         start_time_unix_nano: s.start_ms * 1_000_000,
         end_time_unix_nano: s.end_ms * 1_000_000,
         attributes: s.attrs.iter().map(|(k, v)| kv(k, v)).collect(),
-        status: s.error.then(|| Status { code: 2, message: "boom".into() }),
+        status: s.error.then(|| Status {
+            code: 2,
+            message: "boom".into(),
+        }),
         ..Span::default()
     }
 }
@@ -104,10 +146,20 @@ pub fn request(spans: &[S]) -> ExportTraceServiceRequest {
         resource_spans: services
             .iter()
             .map(|svc| ResourceSpans {
-                resource: Some(Resource { attributes: vec![kv("service.name", svc)], ..Resource::default() }),
+                resource: Some(Resource {
+                    attributes: vec![kv("service.name", svc)],
+                    ..Resource::default()
+                }),
                 scope_spans: vec![ScopeSpans {
-                    scope: Some(InstrumentationScope { name: "test".into(), ..InstrumentationScope::default() }),
-                    spans: spans.iter().filter(|s| s.service == *svc).map(span).collect(),
+                    scope: Some(InstrumentationScope {
+                        name: "test".into(),
+                        ..InstrumentationScope::default()
+                    }),
+                    spans: spans
+                        .iter()
+                        .filter(|s| s.service == *svc)
+                        .map(span)
+                        .collect(),
                     schema_url: String::new(),
                 }],
                 schema_url: String::new(),
@@ -134,11 +186,20 @@ pub async fn post_proto(run: &Running, req: &ExportTraceServiceRequest) -> (u16,
 
 pub async fn send(run: &Running, spans: &[S]) {
     let (status, body) = post_proto(run, &request(spans)).await;
-    assert_eq!(status, 200, "export refused: {}", String::from_utf8_lossy(&body));
+    assert_eq!(
+        status,
+        200,
+        "export refused: {}",
+        String::from_utf8_lossy(&body)
+    );
 }
 
 pub async fn get_json(run: &Running, path: &str) -> serde_json::Value {
-    let r = client().get(format!("http://{}{path}", run.ui)).send().await.unwrap();
+    let r = client()
+        .get(format!("http://{}{path}", run.ui))
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success(), "GET {path}: {}", r.status());
     serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
 }
@@ -148,7 +209,11 @@ pub async fn view(run: &Running, trace: u128) -> TraceView {
 }
 
 pub async fn view_path(run: &Running, path: &str) -> TraceView {
-    let r = client().get(format!("http://{}{path}", run.ui)).send().await.unwrap();
+    let r = client()
+        .get(format!("http://{}{path}", run.ui))
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success(), "GET {path}: {}", r.status());
     serde_json::from_slice(&r.bytes().await.unwrap()).unwrap()
 }
@@ -162,5 +227,9 @@ pub fn codes(v: &TraceView) -> Vec<String> {
 
 /// The explanation of the finding with this code.
 pub fn explain(v: &TraceView, code: &str) -> String {
-    v.findings.iter().find(|f| f.code == code).map(|f| f.explain.clone()).unwrap_or_else(|| panic!("no {code} finding in {:#?}", v.findings))
+    v.findings
+        .iter()
+        .find(|f| f.code == code)
+        .map(|f| f.explain.clone())
+        .unwrap_or_else(|| panic!("no {code} finding in {:#?}", v.findings))
 }

@@ -194,6 +194,7 @@ impl Worker {
     fn handle(&mut self, msg: Msg) {
         match msg {
             Msg::Start(record) => {
+                // The console prints before the batch: it shows thread numbers only.
                 for (_, e) in &mut self.settings.exporters {
                     e.on_start(&record);
                 }
@@ -263,6 +264,7 @@ impl Worker {
         // Exporters take a slice of records: move them out of their boxes once per batch.
         self.flat.clear();
         self.flat.extend(self.batch.drain(..).map(|b| *b));
+        crate::record::ThreadInfo::name_all(&mut self.flat);
         for (i, (target, e)) in self.settings.exporters.iter_mut().enumerate() {
             if let Err(err) = e.export(&self.flat) {
                 self.settings
