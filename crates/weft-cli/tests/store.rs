@@ -59,13 +59,13 @@ fn retention_by_age_deletes_old_traces() {
         max_age: Some(Duration::from_secs(3600)),
         max_bytes: None,
     };
-    assert_eq!(store.enforce_retention(&keep).unwrap(), 0);
+    assert!(store.enforce_retention(&keep).unwrap().is_empty());
     std::thread::sleep(Duration::from_millis(20));
     let drop_all = Retention {
         max_age: Some(Duration::from_millis(10)),
         max_bytes: None,
     };
-    assert_eq!(store.enforce_retention(&drop_all).unwrap(), 3);
+    assert_eq!(store.enforce_retention(&drop_all).unwrap().traces, 3);
     assert_eq!(trace_count(&store), 0);
     let left: i64 = store
         .read(|c| Ok(c.query_row("SELECT count(*) FROM spans", [], |r| r.get(0))?))
@@ -85,6 +85,7 @@ fn retention_by_size_keeps_the_newest_traces_under_the_limit() {
             max_bytes: Some(limit),
         })
         .unwrap();
+    let deleted = deleted.traces;
     assert!(deleted > 0 && deleted < 200, "deleted {deleted}");
     let used: i64 = store.read(|c| Ok(c.query_row("SELECT (page_count - freelist_count) * page_size FROM pragma_page_count, pragma_freelist_count, pragma_page_size", [], |r| r.get(0))?)).unwrap();
     assert!(used as u64 <= limit, "{used} bytes used");
@@ -109,4 +110,100 @@ fn read_only_open_needs_an_existing_database() {
         ),
         "{err}"
     );
+}
+
+fn untraced_logs(store: &Store) -> i64 {
+    store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM spans WHERE trace_id = zeroblob(16)",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap()
+}
+
+fn write_logs(store: &Store, logs: &[L]) {
+    store
+        .write(&convert::logs(&log_request(logs)).batch)
+        .unwrap();
+}
+
+#[test]
+fn retention_by_age_deletes_old_logs_that_have_no_trace() {
+    let store = Store::open(&Location::Memory).unwrap();
+    let now = now_ms();
+    // Two hours old, and one just now; neither has trace context.
+    write_logs(
+        &store,
+        &[
+            L::new("svc", 0, 0, now - 2 * 3600 * 1000, "old"),
+            L::new("svc", 0, 0, now, "new"),
+        ],
+    );
+    fill(&store, 1, 2);
+    assert_eq!(untraced_logs(&store), 2);
+    let deleted = store
+        .enforce_retention(&Retention {
+            max_age: Some(Duration::from_secs(3600)),
+            max_bytes: None,
+        })
+        .unwrap();
+    assert_eq!(deleted.untraced_logs, 1, "{deleted:?}");
+    assert_eq!(deleted.traces, 0, "the fresh trace stays");
+    let left: String = store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT msg FROM spans WHERE trace_id = zeroblob(16)",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(left, "new");
+}
+
+#[test]
+fn retention_by_size_deletes_old_untraced_logs_before_newer_traces() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&Location::Dir(dir.path().to_owned())).unwrap();
+    // A mass of context-less logs, all older than the traces that follow them.
+    let old = now_ms() - 3600 * 1000;
+    for batch in 0..40u64 {
+        let logs: Vec<L> = (0..100u64)
+            .map(|i| L::new("svc", 0, 0, old + batch * 100 + i, &"x".repeat(200)))
+            .collect();
+        write_logs(&store, &logs);
+    }
+    fill(&store, 20, 5);
+    let logs_before = untraced_logs(&store);
+    assert_eq!(logs_before, 4000);
+    let limit = 600 * 1024;
+    let deleted = store
+        .enforce_retention(&Retention {
+            max_age: None,
+            max_bytes: Some(limit),
+        })
+        .unwrap();
+    assert!(deleted.untraced_logs > 0, "{deleted:?}");
+    assert_eq!(deleted.traces, 0, "the newer traces stay: {deleted:?}");
+    assert_eq!(trace_count(&store), 20);
+    assert_eq!(
+        untraced_logs(&store),
+        logs_before - deleted.untraced_logs as i64
+    );
+    let used: i64 = store.read(|c| Ok(c.query_row("SELECT (page_count - freelist_count) * page_size FROM pragma_page_count, pragma_freelist_count, pragma_page_size", [], |r| r.get(0))?)).unwrap();
+    assert!(used as u64 <= limit, "{used} bytes used");
+    // The oldest went: what is left is the newest logs.
+    let oldest_left: i64 = store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT min(start_ns) FROM spans WHERE trace_id = zeroblob(16)",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert!(oldest_left > (old as i64) * 1_000_000);
 }

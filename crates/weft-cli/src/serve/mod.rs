@@ -241,7 +241,10 @@ async fn retention_loop(store: Store, retention: Retention, mut stopped: watch::
     loop {
         let s = store.clone();
         match tokio::task::spawn_blocking(move || s.enforce_retention(&retention)).await {
-            Ok(Ok(n)) if n > 0 => eprintln!("weft: retention deleted {n} trace(s)"),
+            Ok(Ok(d)) if !d.is_empty() => eprintln!(
+                "weft: retention deleted {} trace(s) and {} log record(s) without a trace",
+                d.traces, d.untraced_logs
+            ),
             Ok(Err(e)) => eprintln!("weft: retention failed: {e}"),
             _ => {}
         }

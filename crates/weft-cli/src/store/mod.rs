@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use rusqlite::{Connection, OpenFlags};
 
 pub use read::{ListQuery, TraceSummaryRow};
-pub use retention::Retention;
+pub use retention::{Deleted, Retention};
 pub use write::WriteOutcome;
 
 use record::Batch;
@@ -220,8 +220,8 @@ impl Store {
         result
     }
 
-    /// Deletes the oldest traces beyond the retention limits; returns how many went.
-    pub fn enforce_retention(&self, retention: &Retention) -> Result<usize, StoreError> {
+    /// Deletes the oldest traces (and untraced logs) beyond the retention limits.
+    pub fn enforce_retention(&self, retention: &Retention) -> Result<Deleted, StoreError> {
         retention::enforce(
             self.writer()?.conn_mut(),
             retention,

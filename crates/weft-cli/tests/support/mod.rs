@@ -4,8 +4,10 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use prost::Message;
@@ -163,6 +165,79 @@ pub fn request(spans: &[S]) -> ExportTraceServiceRequest {
                     schema_url: String::new(),
                 }],
                 schema_url: String::new(),
+            })
+            .collect(),
+    }
+}
+
+/// A compact log record: service, trace (0 = none), span (0 = none), time, severity, body.
+#[derive(Clone, Debug)]
+pub struct L {
+    pub service: &'static str,
+    pub trace: u128,
+    pub span: u64,
+    pub time_ms: u64,
+    pub severity: i32,
+    pub body: String,
+}
+
+impl L {
+    pub fn new(service: &'static str, trace: u128, span: u64, time_ms: u64, body: &str) -> Self {
+        L {
+            service,
+            trace,
+            span,
+            time_ms,
+            severity: 9,
+            body: body.into(),
+        }
+    }
+}
+
+/// One logs request, one ResourceLogs per service.
+pub fn log_request(logs: &[L]) -> ExportLogsServiceRequest {
+    let mut services: Vec<&str> = Vec::new();
+    for l in logs {
+        if !services.contains(&l.service) {
+            services.push(l.service);
+        }
+    }
+    let id = |trace: u128, span: u64| {
+        if trace == 0 {
+            (Vec::new(), Vec::new())
+        } else {
+            (trace.to_be_bytes().to_vec(), span.to_be_bytes().to_vec())
+        }
+    };
+    ExportLogsServiceRequest {
+        resource_logs: services
+            .iter()
+            .map(|svc| ResourceLogs {
+                resource: Some(Resource {
+                    attributes: vec![kv("service.name", svc)],
+                    ..Resource::default()
+                }),
+                scope_logs: vec![ScopeLogs {
+                    log_records: logs
+                        .iter()
+                        .filter(|l| l.service == *svc)
+                        .map(|l| {
+                            let (trace_id, span_id) = id(l.trace, l.span);
+                            LogRecord {
+                                time_unix_nano: l.time_ms * 1_000_000,
+                                severity_number: l.severity,
+                                body: Some(AnyValue {
+                                    value: Some(any_value::Value::StringValue(l.body.clone())),
+                                }),
+                                trace_id,
+                                span_id,
+                                ..LogRecord::default()
+                            }
+                        })
+                        .collect(),
+                    ..ScopeLogs::default()
+                }],
+                ..ResourceLogs::default()
             })
             .collect(),
     }
