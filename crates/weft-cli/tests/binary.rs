@@ -157,6 +157,93 @@ async fn serve_then_terminal_commands_read_the_same_store() {
     assert!(!ok && err.contains("give the 32 hex digits"), "{err}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_over_url_writes_the_whole_store_past_the_list_limit() {
+    use prost::Message;
+    let mut server = spawn(&["--memory"]);
+    let t0 = now_ms();
+    // More traces than the list endpoint returns (1000), one small span each.
+    let spans: Vec<S> = (1..=1100u128)
+        .map(|t| S::new("bulk", "tick", T + t, 1, None, t0, t0 + 1))
+        .collect();
+    assert_eq!(post(&server.http, &spans).await, 200);
+    // And a log with no trace context, which no trace list shows.
+    let r = client()
+        .post(format!("http://{}/v1/logs", server.http))
+        .header("content-type", "application/x-protobuf")
+        .body(log_request(&[L::new("bulk", 0, 0, t0, "untraced")]).encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("all.jsonl");
+    let (ok, _, err) = weft(&[
+        "export",
+        "--out",
+        file.to_str().unwrap(),
+        "--url",
+        &server.ui,
+    ]);
+    assert!(ok, "{err}");
+    assert!(err.contains("wrote 1101 trace(s)"), "{err}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut ids = std::collections::BTreeSet::new();
+    let mut untraced = 0;
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        if let Some(rs) = v["resourceSpans"].as_array() {
+            for s in rs[0]["scopeSpans"][0]["spans"].as_array().unwrap() {
+                ids.insert(s["traceId"].as_str().unwrap().to_owned());
+            }
+        } else {
+            let rec = &v["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
+            assert_eq!(rec["body"]["stringValue"], "untraced", "{line}");
+            untraced += 1;
+        }
+    }
+    assert_eq!(ids.len(), 1100, "every trace, not the first 1000");
+    assert!(
+        ids.contains(&format!("{:032x}", T + 1)) && ids.contains(&format!("{:032x}", T + 1100))
+    );
+    assert_eq!(untraced, 1, "the untraced log is exported too");
+
+    let one = dir.path().join("one.jsonl");
+    let id = format!("{:032x}", T + 7);
+    let (ok, _, err) = weft(&[
+        "export",
+        "--trace",
+        &id,
+        "--out",
+        one.to_str().unwrap(),
+        "--url",
+        &server.ui,
+    ]);
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(&one).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let v: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(
+        v["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["traceId"],
+        id
+    );
+
+    let (ok, _, err) = weft(&[
+        "export",
+        "--trace",
+        &format!("{:032x}", T + 5000),
+        "--out",
+        one.to_str().unwrap(),
+        "--url",
+        &server.ui,
+    ]);
+    assert!(!ok && err.contains("no trace"), "{err}");
+
+    sigterm(&server.child);
+    assert!(server.child.wait().unwrap().success());
+}
+
 fn count_spans(db: &Path) -> (String, u64) {
     let conn = rusqlite::Connection::open(db).unwrap();
     let check: String = conn

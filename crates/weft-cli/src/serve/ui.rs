@@ -3,6 +3,8 @@
 //! - `GET /api/traces?service=&name=&attr=k=v&status=error|ok&min_duration_ms=&q=&limit=`
 //! - `GET /api/traces/{trace_id}?correct_skew=1`: the tree with diagnoses
 //! - `GET /api/traces/{trace_id}/otlp`: the trace as OTLP/JSON (one request per line)
+//! - `GET /api/trace-ids`: every trace id in the store, one per line (for `weft export --url`;
+//!   unlike the list it has no limit and includes the all-zero id of untraced logs)
 //! - `GET /api/services`, `GET /api/health`
 //! - `GET /api/events`: server-sent events, one `trace` event per changed trace summary
 
@@ -42,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/traces", get(list))
         .route("/api/traces/{id}", get(trace))
         .route("/api/traces/{id}/otlp", get(trace_otlp))
+        .route("/api/trace-ids", get(trace_ids))
         .route("/api/events", get(events))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -237,6 +240,16 @@ async fn trace_otlp(
             format!("no trace {id} in this store"),
         )),
     }
+}
+
+async fn trace_ids(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let ids = blocking(move || Ok(state.store.read(read::all_trace_ids)?)).await?;
+    let mut body = String::with_capacity(ids.len() * 33);
+    for id in ids {
+        body.push_str(&id.to_string());
+        body.push('\n');
+    }
+    Ok(([(CONTENT_TYPE, "text/plain; charset=utf-8")], body).into_response())
 }
 
 async fn events(

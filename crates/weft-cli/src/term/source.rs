@@ -125,16 +125,22 @@ impl Source {
         match self {
             Source::Db(state) => Ok(state.store.read(read::all_trace_ids)?),
             Source::Api { .. } => {
-                let q = ListQuery {
-                    limit: Some(1000),
-                    ..ListQuery::default()
-                };
-                Ok(self
-                    .list(&q)
-                    .await?
-                    .into_iter()
-                    .map(|t| t.trace_id)
-                    .collect())
+                // Not the list endpoint: it is capped and leaves out the untraced logs.
+                let path = "/api/trace-ids";
+                let body = self.get(path).await?.ok_or_else(|| {
+                    http_err(
+                        path,
+                        "this server has no trace-id endpoint (a weft older than this command?)",
+                    )
+                })?;
+                body.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| {
+                        l.trim()
+                            .parse()
+                            .map_err(|_| http_err(path, format!("unexpected line {l:?}")))
+                    })
+                    .collect()
             }
         }
     }
