@@ -63,11 +63,13 @@ impl ConfigBuilder {
         )
         .map_err(ConfigureError::Thread)?;
 
-        let default_parent = if settings.attach_from_env {
-            parent_from_env(&self.env.carrier_vars())
+        // The context a parent process passed (`TRACEPARENT`, `TRACESTATE`, `BAGGAGE`).
+        let env_parent = if settings.attach_from_env {
+            self.env.carrier_vars()
         } else {
-            None
+            Vec::new()
         };
+        let default_parent = parent_from_env(&env_parent);
         let pipeline = Pipeline(Arc::new(Shared {
             ids: if self.deterministic {
                 IdSource::sequential()
@@ -103,6 +105,12 @@ impl ConfigBuilder {
                 &settings,
                 self.install_tracing_subscriber.unwrap_or(true),
             )?;
+            // The parent's context becomes the process's: current on this thread (so
+            // `get_context()` and spans here are under it, with its baggage) and passed
+            // on to grandchildren by `with_current_context()` from context-less code.
+            weft_context::follow::process::install_base_context(
+                weft_context::Carrier::from_env_vars(env_parent),
+            );
         }
         Ok(Weft::new(pipeline, !self.local, settings))
     }
@@ -126,7 +134,8 @@ fn install_global(
     opentelemetry::global::set_tracer_provider(crate::otel_bridge::WeftTracerProvider::new());
     if tracing_subscriber {
         use tracing_subscriber::layer::SubscriberExt;
-        let subscriber = tracing_subscriber::registry().with(crate::tracing_layer());
+        let subscriber =
+            tracing_subscriber::registry().with(crate::tracing_layer::sole_tracing_layer());
         tracing::subscriber::set_global_default(subscriber)
             .map_err(|_| ConfigureError::TracingSubscriberTaken)?;
     }
@@ -217,7 +226,8 @@ fn resource(settings: &Settings) -> Resource {
     Resource { attributes }
 }
 
-/// The span a parent process passed in `TRACEPARENT` (and `TRACESTATE`), as a remote parent.
+/// The span a parent process passed in `TRACEPARENT` (and `TRACESTATE`), as a remote
+/// parent: the parent of weft's root spans on threads that inherited no context.
 fn parent_from_env(vars: &[(String, String)]) -> Option<opentelemetry::trace::SpanContext> {
     let get = |name: &str| {
         vars.iter()

@@ -1,6 +1,7 @@
 //! [`CommandExt`]: the parent side of the process hop.
 
-use crate::propagation::{Carrier, FIELDS, get_context};
+use super::base::current_or_base_context;
+use crate::propagation::{Carrier, FIELDS};
 
 /// Pass the current trace context to a child process through its environment.
 ///
@@ -31,9 +32,11 @@ use crate::propagation::{Carrier, FIELDS, get_context};
 /// ```
 pub trait CommandExt: sealed::Sealed {
     /// Sets `TRACEPARENT`, `TRACESTATE` and `BAGGAGE` from
-    /// [`get_context`](crate::propagation::get_context) (the context current *now*), and
-    /// removes from the child's environment each of them that the context does not have,
-    /// so a stale value inherited by this process is never passed on.
+    /// [`get_context`](crate::propagation::get_context) (the context current *now*), with
+    /// what it lacks filled in from the process's
+    /// [base context](super::current_or_base_context), and removes from the child's
+    /// environment each of them that neither has, so a stale value inherited by this
+    /// process is never passed on.
     fn with_current_context(&mut self) -> &mut Self;
 
     /// Like [`with_current_context`](Self::with_current_context), from a given carrier.
@@ -69,7 +72,7 @@ impl EnvTarget for std::process::Command {
 
 impl CommandExt for std::process::Command {
     fn with_current_context(&mut self) -> &mut Self {
-        self.with_context(&get_context())
+        self.with_context(&current_or_base_context())
     }
 
     fn with_context(&mut self, carrier: &Carrier) -> &mut Self {
@@ -92,7 +95,7 @@ impl EnvTarget for tokio::process::Command {
 #[cfg(feature = "tokio")]
 impl CommandExt for tokio::process::Command {
     fn with_current_context(&mut self) -> &mut Self {
-        self.with_context(&get_context())
+        self.with_context(&current_or_base_context())
     }
 
     fn with_context(&mut self, carrier: &Carrier) -> &mut Self {

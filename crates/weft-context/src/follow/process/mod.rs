@@ -9,9 +9,16 @@
 //!
 //! - **Parent:** [`CommandExt::with_current_context`] on `std::process::Command` (and on
 //!   `tokio::process::Command` with the `tokio` feature).
-//! - **Child:** weft's `configure()` calls [`attach_from_env`] for you (an option turns
-//!   that off). Without weft's `configure()`, or in a library, call it yourself, or read
-//!   the carrier with [`context_from_process_env`] / [`context_from_env_vars`].
+//! - **Child:** weft's `configure()` reads the carrier and makes it the process's base
+//!   context with [`install_base_context`] (`ConfigBuilder::attach_from_env(false)`
+//!   turns that off): attached on the configuring thread, so [`get_context`] there
+//!   returns it, baggage included, and passed on by [`CommandExt::with_current_context`]
+//!   from code with no context of its own, so a grandchild stays in the same trace.
+//!   Without weft's `configure()`, or in a library, call [`attach_from_env`] (this
+//!   thread only) or [`install_base_context`] yourself, or read the carrier with
+//!   [`context_from_process_env`] / [`context_from_env_vars`].
+//!
+//! [`get_context`]: crate::propagation::get_context
 //!
 //! A plain `Command::spawn` passes the parent's *own* environment through, which may hold
 //! a `TRACEPARENT` the parent itself inherited: stale, and pointing at the wrong span.
@@ -29,8 +36,10 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod base;
 mod command;
 
+pub use base::{base_context, current_or_base_context, install_base_context, set_base_context};
 pub use command::CommandExt;
 
 use crate::propagation::{AttachGuard, Carrier, attach_context};
