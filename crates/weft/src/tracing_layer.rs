@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
+use tracing_core::LevelFilter;
+use tracing_core::subscriber::Interest;
 use tracing_subscriber::layer::{Context as LayerContext, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -31,14 +33,27 @@ use tracing_subscriber::registry::LookupSpan;
 /// let subscriber = tracing_subscriber::registry().with(weft::tracing_layer());
 /// # drop(subscriber);
 /// ```
+///
+/// This layer gives the subscriber no maximum level, so it never hides events from
+/// your other layers; weft drops what is below its floor itself. Add a
+/// `tracing_subscriber::filter::LevelFilter` if you want `tracing`'s static check to
+/// skip those events for every layer.
 pub fn tracing_layer() -> WeftLayer {
-    WeftLayer { _private: () }
+    WeftLayer { level_hint: false }
 }
 
 /// See [`tracing_layer`].
 #[derive(Debug)]
 pub struct WeftLayer {
-    _private: (),
+    /// Whether to give the subscriber weft's floor as its maximum level: only when
+    /// weft's layer is the subscriber's only one (the subscriber `finish()` installs).
+    level_hint: bool,
+}
+
+/// The layer of the subscriber `finish()` installs, where weft is alone, so its floor
+/// can be the subscriber's maximum level and events below it cost one branch.
+pub(crate) fn sole_tracing_layer() -> WeftLayer {
+    WeftLayer { level_hint: true }
 }
 
 /// The lowest level of `tracing` spans and events weft records. Libraries (hyper,
@@ -48,7 +63,36 @@ pub struct WeftLayer {
 static TRACING_FLOOR: AtomicU8 = AtomicU8::new(Level::Info as u8);
 
 pub(crate) fn set_tracing_floor(level: Level) {
-    TRACING_FLOOR.store(level as u8, Ordering::Relaxed);
+    if TRACING_FLOOR.swap(level as u8, Ordering::Relaxed) != level as u8 {
+        // The subscriber's maximum level comes from `max_level_hint`: recompute it.
+        tracing_core::callsite::rebuild_interest_cache();
+    }
+}
+
+fn tracing_floor() -> Level {
+    let stored = TRACING_FLOOR.load(Ordering::Relaxed);
+    Level::ALL
+        .into_iter()
+        .find(|l| *l as u8 == stored)
+        .unwrap_or(Level::Info)
+}
+
+/// Whether weft records a `tracing` span or event with this metadata.
+fn records(meta: &Metadata<'_>) -> bool {
+    let level = Level::from_tracing(meta.level());
+    level >= tracing_floor() && crate::level::enabled(level) && !crate::suppress::is_suppressed()
+}
+
+/// The most verbose `tracing` level that `level` lets through (`notice` lies between
+/// `tracing`'s info and warn, so it lets warn through).
+fn level_filter(level: Level) -> LevelFilter {
+    match level {
+        Level::Trace => LevelFilter::TRACE,
+        Level::Debug => LevelFilter::DEBUG,
+        Level::Info => LevelFilter::INFO,
+        Level::Notice | Level::Warn => LevelFilter::WARN,
+        Level::Error | Level::Fatal => LevelFilter::ERROR,
+    }
 }
 
 /// Stored in each `tracing` span's extensions.
@@ -63,15 +107,31 @@ impl<S> Layer<S> for WeftLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn enabled(&self, metadata: &Metadata<'_>, _ctx: LayerContext<'_, S>) -> bool {
-        let level = Level::from_tracing(metadata.level());
-        level as u8 >= TRACING_FLOOR.load(Ordering::Relaxed)
-            && crate::level::enabled(level)
-            && !crate::suppress::is_suppressed()
+    // weft filters inside `on_new_span` and `on_event`, never in `enabled` or
+    // `register_callsite`: a layer's `enabled` answer disables the callsite for every
+    // layer of the subscriber (a user's `fmt` layer would lose its debug output), and a
+    // `never` interest is cached for good, so a callsite first reached on the export
+    // thread (where weft records nothing) would stay off everywhere.
+    fn register_callsite(&self, _metadata: &'static Metadata<'static>) -> Interest {
+        Interest::always()
+    }
+
+    fn enabled(&self, _metadata: &Metadata<'_>, _ctx: LayerContext<'_, S>) -> bool {
+        true
+    }
+
+    /// In the subscriber weft installs alone, the floor, so `tracing`'s own static
+    /// check skips below it at no cost. Beside other layers, no opinion: a hint here
+    /// would cap what layers that give none (a plain `fmt` layer) receive.
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        self.level_hint.then(|| level_filter(tracing_floor()))
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
         let meta = attrs.metadata();
+        if !records(meta) {
+            return;
+        }
         let mut fields = FieldVisitor::default();
         attrs.record(&mut fields);
         let parent = if let Some(pid) = attrs.parent() {
@@ -162,6 +222,9 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
         let meta = event.metadata();
+        if !records(meta) {
+            return;
+        }
         let mut fields = FieldVisitor::default();
         event.record(&mut fields);
         let parent = if let Some(pid) = event.parent() {
