@@ -187,23 +187,22 @@ async fn one_trace_id_grouping_unrelated_requests_is_diagnosed() {
 }
 
 #[tokio::test]
-async fn spans_under_an_unsampled_parent_are_a_sampling_gap() {
+async fn sampling_priority_zero_marks_a_sampling_gap_and_half_does_not() {
     let run = start().await;
-    let t = 0x16u128;
+    let (t, half) = (0x16u128, 0x26u128);
     let t0 = now_ms();
-    // The gateway sampled the trace out (flags 00) and exported nothing; billing records anyway.
-    send(
-        &run,
-        &[
+    // The gateway dropped the trace and said so (sampling.priority=0); billing records anyway.
+    let trace = |t: u128, priority: &str| {
+        vec![
             S::new("billing", "charge", t, 5, Some(0x42), t0, t0 + 9)
                 .kind(SERVER)
-                .flags(0x100 | 0x200),
-            S::new("billing", "stripe", t, 6, Some(5), t0 + 1, t0 + 8)
-                .kind(CLIENT)
-                .flags(0x100),
-        ],
-    )
-    .await;
+                .flags(REMOTE)
+                .attr("sampling.priority", priority),
+            S::new("billing", "stripe", t, 6, Some(5), t0 + 1, t0 + 8).kind(CLIENT),
+        ]
+    };
+    send(&run, &trace(t, "0")).await;
+    send(&run, &trace(half, "0.5")).await;
     let v = view(&run, t).await;
     assert!(
         codes(&v).contains(&"sampling_gap".to_owned()),
@@ -211,8 +210,62 @@ async fn spans_under_an_unsampled_parent_are_a_sampling_gap() {
         codes(&v)
     );
     let e = explain(&v, "sampling_gap");
-    assert!(e.contains("2 span(s) arrived with trace flags sampled=0 (1 of them missing their parent, e.g. 'charge' (billing))"), "{e}");
+    assert!(
+        e.contains("(1 span(s) with sampling.priority=0)")
+            && e.contains(
+                "1 span(s) miss their parent, e.g. 'charge' (billing) (parent 0000000000000042)"
+            ),
+        "{e}"
+    );
     assert!(e.contains("ParentBased"), "{e}");
+    let v = view(&run, half).await;
+    assert_eq!(
+        codes(&v),
+        ["external_root", "missing_parent"],
+        "0.5 is not 0"
+    );
+    run.shutdown().await;
+}
+
+#[tokio::test]
+async fn sampled_zero_flags_count_only_from_an_exporter_that_fills_them() {
+    let run = start().await;
+    let (filled, bare) = (0x36u128, 0x46u128);
+    let t0 = now_ms();
+    // Like Java's exporter: the low byte is the span's W3C trace flags. "charge" was
+    // recorded but not sampled (sampled=0) while "refund", same service, was sampled.
+    send(
+        &run,
+        &[
+            S::new("billing", "charge", filled, 5, Some(0x42), t0, t0 + 9)
+                .kind(SERVER)
+                .flags(0x300),
+            S::new("billing", "refund", filled, 7, Some(0x43), t0 + 20, t0 + 29)
+                .kind(SERVER)
+                .flags(0x301),
+        ],
+    )
+    .await;
+    // Like Python's and Go's exporters: only the is-remote bits, the low byte always 0.
+    send(
+        &run,
+        &[S::new("billing", "charge", bare, 5, Some(0x42), t0, t0 + 9)
+            .kind(SERVER)
+            .flags(0x300)],
+    )
+    .await;
+    let v = view(&run, filled).await;
+    let e = explain(&v, "sampling_gap");
+    assert!(
+        e.contains("(1 span(s) with trace flags sampled=0 from an exporter that fills them)"),
+        "{e}"
+    );
+    let v = view(&run, bare).await;
+    assert!(
+        !codes(&v).contains(&"sampling_gap".to_owned()),
+        "an unfilled byte is no evidence: {:?}",
+        codes(&v)
+    );
     run.shutdown().await;
 }
 
