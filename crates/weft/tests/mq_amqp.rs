@@ -1,6 +1,8 @@
 //! AMQP against a real RabbitMQ node: the whole exported tree across producer and
-//! consumer (in one process and across two), the `distributed_tracing` policy,
-//! malformed headers, redelivery links and batches.
+//! consumer (in one process and across two), the `distributed_tracing` policy and its
+//! warning, malformed headers under every policy, ack/nack/reject, redelivery links
+//! (to an attempt in this process, to the producer when the attempt was elsewhere, and
+//! after a delivery dropped unsettled) and batches.
 #![allow(clippy::unwrap_used, missing_docs, unreachable_pub)]
 
 #[path = "celery/brokers.rs"]
@@ -14,6 +16,7 @@ use lapin::options::{
 };
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use std::sync::Mutex;
 use weft::DistributedTracing;
 use weft::export::memory::MemoryExporter;
 use weft::messaging::amqp;
@@ -21,8 +24,18 @@ use weft::opentelemetry::context::FutureExt as _;
 
 /// The policy is process-global: every test here extracts, so they run one at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// The `distributed_tracing` warnings since the last [`local`].
+static WARNINGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn warnings() -> Vec<String> {
+    WARNINGS.lock().unwrap().clone()
+}
 
 fn local(policy: DistributedTracing) -> (weft::Weft, MemoryExporter) {
+    weft::propagation::set_warning_sink(|message| {
+        WARNINGS.lock().unwrap().push(message.to_owned())
+    });
+    WARNINGS.lock().unwrap().clear();
     weft::propagation::set_policy(policy);
     let memory = MemoryExporter::default();
     let weft = weft::configure()
@@ -40,6 +53,7 @@ fn local(policy: DistributedTracing) -> (weft::Weft, MemoryExporter) {
 const NOTES: &[&str] = &[
     "weft.messaging.context",
     "weft.messaging.settlement",
+    "weft.messaging.requeue",
     "weft.messaging.redelivered",
     "messaging.batch.message_count",
 ];
@@ -102,7 +116,7 @@ async fn publish_and_consume_is_one_trace() {
     let (weft, memory) = local(DistributedTracing::Allow);
     let queue = "weft-one-trace";
     let (_conn, channel) = channel(queue).await;
-    async {
+    let message_id = async {
         publish_in_span(&channel, queue, "checkout", b"order 42").await;
         let mut consumer = channel
             .basic_consume(
@@ -123,6 +137,12 @@ async fn publish_and_consume_is_one_trace() {
         .unwrap()
         .unwrap();
         assert_eq!(handled, 7);
+        delivery
+            .properties
+            .message_id()
+            .as_ref()
+            .map(|id| id.as_str().to_owned())
+            .expect("publish gives every message an id")
     }
     .with_context(weft.context())
     .await;
@@ -152,10 +172,30 @@ async fn publish_and_consume_is_one_trace() {
         Some(queue)
     );
     assert_eq!(attr("messaging.message.body.size").as_deref(), Some("8"));
+    assert_eq!(
+        message_id.len(),
+        36,
+        "a generated id is a UUID: {message_id}"
+    );
+    assert_eq!(
+        attr("messaging.message.id").as_deref(),
+        Some(message_id.as_str()),
+        "the producer span names the id the message carries"
+    );
     let process = spans
         .iter()
         .find(|s| s.name.starts_with("process"))
         .unwrap();
+    let attr = |k: &str| process.attribute(k).map(ToString::to_string);
+    assert_eq!(attr("messaging.system").as_deref(), Some("rabbitmq"));
+    assert_eq!(attr("messaging.destination.name").as_deref(), Some(queue));
+    assert_eq!(attr("messaging.operation.type").as_deref(), Some("process"));
+    assert_eq!(attr("messaging.message.body.size").as_deref(), Some("8"));
+    assert_eq!(
+        attr("messaging.message.id").as_deref(),
+        Some(message_id.as_str()),
+        "the consumer span names the same message"
+    );
     assert!(
         process.parent_is_remote,
         "the consumer's parent came with the message"
@@ -163,11 +203,62 @@ async fn publish_and_consume_is_one_trace() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_headers_start_new_roots_and_are_acked() {
+async fn a_message_id_the_caller_set_is_kept() {
     let _serial = SERIAL.lock().await;
     let (weft, memory) = local(DistributedTracing::Allow);
-    let queue = "weft-malformed";
+    let queue = "weft-own-id";
     let (_conn, channel) = channel(queue).await;
+    let delivered = async {
+        let span = weft::span!("sender");
+        amqp::publish(
+            &channel,
+            "",
+            queue,
+            BasicPublishOptions::default(),
+            b"x",
+            BasicProperties::default().with_message_id("order-42".into()),
+        )
+        .with_context(span.context())
+        .await
+        .unwrap();
+        next_delivery(&channel, queue).await
+    }
+    .with_context(weft.context())
+    .await;
+    delivered
+        .acker
+        .ack(lapin::options::BasicAckOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        delivered
+            .properties
+            .message_id()
+            .as_ref()
+            .map(|id| id.as_str()),
+        Some("order-42")
+    );
+    assert!(weft.force_flush());
+    let spans = memory.spans();
+    let publish = spans
+        .iter()
+        .find(|s| s.name == "publish weft-own-id")
+        .unwrap();
+    assert_eq!(
+        publish
+            .attribute("messaging.message.id")
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("order-42")
+    );
+}
+
+/// Publishes messages without a usable context, consumes them under `policy` and
+/// returns the tree; every message must be handled and acked.
+async fn malformed_tree(policy: DistributedTracing) -> String {
+    let (weft, memory) = local(policy);
+    let queue = format!("weft-malformed-{policy:?}").to_lowercase();
+    let (_conn, channel) = channel(&queue).await;
     let mut bad = FieldTable::default();
     bad.insert(
         "traceparent".into(),
@@ -191,7 +282,7 @@ async fn malformed_headers_start_new_roots_and_are_acked() {
         channel
             .basic_publish(
                 "".into(),
-                queue.into(),
+                queue.as_str().into(),
                 BasicPublishOptions::default(),
                 body.as_bytes(),
                 props,
@@ -201,8 +292,8 @@ async fn malformed_headers_start_new_roots_and_are_acked() {
     }
     async {
         for _ in 0..4 {
-            let delivery = next_delivery(&channel, queue).await;
-            amqp::process(&delivery, queue, |d| async move {
+            let delivery = next_delivery(&channel, &queue).await;
+            amqp::process(&delivery, &queue, |d| async move {
                 weft::info!(
                     "handled {body}",
                     body = String::from_utf8_lossy(&d.data).into_owned()
@@ -217,44 +308,84 @@ async fn malformed_headers_start_new_roots_and_are_acked() {
     .with_context(weft.context())
     .await;
     let empty = channel
-        .basic_get(queue.into(), BasicGetOptions::default())
+        .basic_get(queue.as_str().into(), BasicGetOptions::default())
         .await
         .unwrap();
-    assert!(empty.is_none(), "every message was acked");
-    insta::assert_snapshot!(rendered(&weft, &memory, "weft"), @r"
-    trace
-      process weft-malformed [consumer weft weft.messaging.context=missing weft.messaging.settlement=ack]
-        handled message 0 [log weft]
-    trace
-      process weft-malformed [consumer weft weft.messaging.context=invalid: traceparent is 14 bytes, shorter than the 55 of `00-<trace-id>-<parent-id>-<trace-flags>`; see https://www.w3.org/TR/trace-context-2/#versioning-of-traceparent weft.messaging.settlement=ack]
-        handled message 1 [log weft]
-    trace
-      process weft-malformed [consumer weft weft.messaging.context=invalid: traceparent trace-id must not be all zeroes; see https://www.w3.org/TR/trace-context-2/#trace-id weft.messaging.settlement=ack]
-        handled message 2 [log weft]
-    trace
-      process weft-malformed [consumer weft weft.messaging.context=missing weft.messaging.settlement=ack]
-        handled message 3 [log weft]
-    ");
+    assert!(empty.is_none(), "every message was acked ({policy:?})");
+    assert_eq!(
+        warnings(),
+        Vec::<String>::new(),
+        "no context was carried, so nothing to warn about ({policy:?})"
+    );
+    rendered(&weft, &memory, "weft")
 }
 
-/// Produces in one span and consumes inside a local span, under `policy`.
-async fn policy_tree(policy: DistributedTracing) -> String {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_headers_start_new_roots_under_every_policy() {
+    let _serial = SERIAL.lock().await;
+    let expected = "\
+trace
+  process weft-malformed-POLICY [consumer weft weft.messaging.context=missing weft.messaging.settlement=ack]
+    handled message 0 [log weft]
+trace
+  process weft-malformed-POLICY [consumer weft weft.messaging.context=invalid: traceparent is 14 bytes, shorter than the 55 of `00-<trace-id>-<parent-id>-<trace-flags>`; see https://www.w3.org/TR/trace-context-2/#versioning-of-traceparent weft.messaging.settlement=ack]
+    handled message 1 [log weft]
+trace
+  process weft-malformed-POLICY [consumer weft weft.messaging.context=invalid: traceparent trace-id must not be all zeroes; see https://www.w3.org/TR/trace-context-2/#trace-id weft.messaging.settlement=ack]
+    handled message 2 [log weft]
+trace
+  process weft-malformed-POLICY [consumer weft weft.messaging.context=missing weft.messaging.settlement=ack]
+    handled message 3 [log weft]";
+    for policy in [
+        DistributedTracing::Allow,
+        DistributedTracing::Warn,
+        DistributedTracing::Deny,
+    ] {
+        let name = format!("{policy:?}").to_lowercase();
+        assert_eq!(
+            malformed_tree(policy).await,
+            expected.replace("POLICY", &name),
+            "under {policy:?}"
+        );
+    }
+}
+
+/// Produces two messages in one span and consumes them inside a local span, under
+/// `policy`: the tree, and the policy warnings given.
+async fn policy_tree(policy: DistributedTracing) -> (String, Vec<String>) {
     let (weft, memory) = local(policy);
     let queue = format!("weft-policy-{policy:?}").to_lowercase();
     let (_conn, channel) = channel(&queue).await;
     async {
-        publish_in_span(&channel, &queue, "sender", b"x").await;
-        let local = weft::span!("local work");
-        let delivery = next_delivery(&channel, &queue).await;
-        amqp::process(&delivery, &queue, |_| async { Ok::<_, std::io::Error>(()) })
-            .with_context(local.context())
+        let sender = weft::span!("sender");
+        for body in [&b"first"[..], b"second"] {
+            let span = sender.context();
+            amqp::publish(
+                &channel,
+                "",
+                &queue,
+                BasicPublishOptions::default(),
+                body,
+                BasicProperties::default(),
+            )
+            .with_context(span)
             .await
-            .unwrap()
             .unwrap();
+        }
+        drop(sender);
+        let local = weft::span!("local work");
+        for _ in 0..2 {
+            let delivery = next_delivery(&channel, &queue).await;
+            amqp::process(&delivery, &queue, |_| async { Ok::<_, std::io::Error>(()) })
+                .with_context(local.context())
+                .await
+                .unwrap()
+                .unwrap();
+        }
     }
     .with_context(weft.context())
     .await;
-    rendered(&weft, &memory, "weft")
+    (rendered(&weft, &memory, "weft"), warnings())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -266,21 +397,35 @@ trace
 trace
   sender [internal weft]
     publish weft-policy-POLICY [producer weft]
+      process weft-policy-POLICY [consumer weft weft.messaging.settlement=ack]
+    publish weft-policy-POLICY [producer weft]
       process weft-policy-POLICY [consumer weft weft.messaging.settlement=ack]";
+    let (tree, warned) = policy_tree(DistributedTracing::Allow).await;
+    assert_eq!(tree, continued.replace("POLICY", "allow"));
+    assert_eq!(warned, Vec::<String>::new(), "Allow is silent");
+
+    let (tree, warned) = policy_tree(DistributedTracing::Warn).await;
+    assert_eq!(tree, continued.replace("POLICY", "warn"));
     assert_eq!(
-        policy_tree(DistributedTracing::Allow).await,
-        continued.replace("POLICY", "allow")
+        warned,
+        [weft::propagation::WARNING_MESSAGE],
+        "Warn warns once for two messages"
     );
+
+    let (tree, warned) = policy_tree(DistributedTracing::Deny).await;
     assert_eq!(
-        policy_tree(DistributedTracing::Warn).await,
-        continued.replace("POLICY", "warn")
+        warned,
+        Vec::<String>::new(),
+        "Deny is silent: it links instead"
     );
-    insta::assert_snapshot!(policy_tree(DistributedTracing::Deny).await, @r"
+    insta::assert_snapshot!(tree, @r"
     trace
       local work [internal weft]
         process weft-policy-deny [consumer weft weft.messaging.settlement=ack] -> publish weft-policy-deny (distributed_tracing=deny)
+        process weft-policy-deny [consumer weft weft.messaging.settlement=ack] -> publish weft-policy-deny (distributed_tracing=deny)
     trace
       sender [internal weft]
+        publish weft-policy-deny [producer weft]
         publish weft-policy-deny [producer weft]
     ");
 }
@@ -311,11 +456,121 @@ async fn redelivery_is_a_new_span_linked_to_the_earlier_attempt() {
     trace
       sender [internal weft]
         publish weft-redelivery [producer weft]
-          process weft-redelivery [consumer weft weft.messaging.settlement=nack]
+          process weft-redelivery [consumer weft weft.messaging.requeue=true weft.messaging.settlement=nack]
             first attempt failed [log weft]
           process weft-redelivery [consumer weft weft.messaging.redelivered=true weft.messaging.settlement=ack] -> process weft-redelivery (messaging.redelivery)
             second attempt worked [log weft]
     ");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reject_with_and_without_requeue() {
+    let _serial = SERIAL.lock().await;
+    let (weft, memory) = local(DistributedTracing::Allow);
+    let queue = "weft-reject";
+    let (_conn, channel) = channel(queue).await;
+    async {
+        publish_in_span(&channel, queue, "retry me", b"again").await;
+        let first = next_delivery(&channel, queue).await;
+        let received = amqp::receive(&first, queue);
+        received.reject(true).await.unwrap();
+        drop(received);
+        let second = next_delivery(&channel, queue).await;
+        assert!(second.redelivered, "reject(true) puts it back");
+        amqp::receive(&second, queue).ack().await.unwrap();
+
+        publish_in_span(&channel, queue, "drop me", b"poison").await;
+        let poison = next_delivery(&channel, queue).await;
+        assert!(!poison.redelivered);
+        let received = amqp::receive(&poison, queue);
+        received.reject(false).await.unwrap();
+    }
+    .with_context(weft.context())
+    .await;
+    let empty = channel
+        .basic_get(queue.into(), BasicGetOptions::default())
+        .await
+        .unwrap();
+    assert!(empty.is_none(), "reject(false) discards the message");
+    insta::assert_snapshot!(rendered(&weft, &memory, "weft"), @r"
+    trace
+      drop me [internal weft]
+        publish weft-reject [producer weft]
+          process weft-reject [consumer weft weft.messaging.requeue=false weft.messaging.settlement=reject]
+    trace
+      retry me [internal weft]
+        publish weft-reject [producer weft]
+          process weft-reject [consumer weft weft.messaging.requeue=true weft.messaging.settlement=reject]
+          process weft-reject [consumer weft weft.messaging.redelivered=true weft.messaging.settlement=ack] -> process weft-reject (messaging.redelivery)
+    ");
+}
+
+/// A consumer that drops its delivery unsettled (a handler that panicked, a task
+/// cancelled) and loses its channel: the broker redelivers, and the redelivery links to
+/// the attempt that was dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_dropped_unsettled_is_linked_from_its_redelivery() {
+    let _serial = SERIAL.lock().await;
+    let (weft, memory) = local(DistributedTracing::Allow);
+    let queue = "weft-dropped";
+    let (_conn, channel) = channel(queue).await;
+    async {
+        publish_in_span(&channel, queue, "sender", b"lost").await;
+        let (doomed_conn, doomed) = self::channel(queue).await;
+        let first = next_delivery(&doomed, queue).await;
+        {
+            let received = amqp::receive(&first, queue);
+            received.in_scope(|| weft::warn!("handler gave up"));
+            // Dropped here, neither acked nor nacked.
+        }
+        doomed
+            .close(200, "test drops the delivery".into())
+            .await
+            .unwrap();
+        doomed_conn
+            .close(200, "test drops the delivery".into())
+            .await
+            .unwrap();
+        let second = next_delivery(&channel, queue).await;
+        assert!(
+            second.redelivered,
+            "closing the channel requeues the unacked message"
+        );
+        let received = amqp::receive(&second, queue);
+        received.in_scope(|| weft::info!("second attempt worked"));
+        received.ack().await.unwrap();
+    }
+    .with_context(weft.context())
+    .await;
+    insta::assert_snapshot!(rendered(&weft, &memory, "weft"), @r"
+    trace
+      sender [internal weft]
+        publish weft-dropped [producer weft]
+          process weft-dropped [consumer weft]
+            handler gave up [log weft]
+          process weft-dropped [consumer weft weft.messaging.redelivered=true weft.messaging.settlement=ack] -> process weft-dropped (messaging.redelivery)
+            second attempt worked [log weft]
+    ");
+    let spans = memory.spans();
+    let attempts: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "process weft-dropped")
+        .collect();
+    let (dropped, retry) = if attempts[0].links.is_empty() {
+        (attempts[0], attempts[1])
+    } else {
+        (attempts[1], attempts[0])
+    };
+    assert_eq!(
+        retry.links[0].span_context.span_id(),
+        dropped.span_context.span_id(),
+        "the redelivery links to the dropped attempt itself"
+    );
+    assert_eq!(
+        dropped.attribute("weft.messaging.settlement"),
+        None,
+        "never settled"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -386,15 +641,22 @@ async fn a_batch_links_every_message() {
     );
 }
 
-/// The consumer half of `a_consumer_process_joins_the_trace`, run as a child process.
+/// The consumer half of the cross-process tests, run as a child process: it handles
+/// one message and settles it as `WEFT_TEST_SETTLE` says (`ack`, the default, or
+/// `nack-requeue`), then prints its spans.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "run by a_consumer_process_joins_the_trace in a child process"]
+#[ignore = "run by a_consumer_process_joins_the_trace and a_redelivery_after_another_process in a child process"]
 async fn child_consumer() {
     let (Ok(url), Ok(queue)) = (
         std::env::var("WEFT_TEST_AMQP_URL"),
         std::env::var("WEFT_TEST_QUEUE"),
     ) else {
         panic!("set WEFT_TEST_AMQP_URL and WEFT_TEST_QUEUE");
+    };
+    let requeue = match std::env::var("WEFT_TEST_SETTLE").as_deref() {
+        Ok("ack") | Err(_) => false,
+        Ok("nack-requeue") => true,
+        Ok(other) => panic!("WEFT_TEST_SETTLE is {other:?}: use ack or nack-requeue"),
     };
     let (weft, memory) = local(DistributedTracing::Allow);
     let conn = Connection::connect(&url, ConnectionProperties::default())
@@ -403,23 +665,83 @@ async fn child_consumer() {
     let channel = conn.create_channel().await.unwrap();
     async {
         let delivery = next_delivery(&channel, &queue).await;
-        amqp::process(&delivery, &queue, |_| async {
-            weft::info!("worker handled it");
-            Ok::<_, std::io::Error>(())
-        })
-        .await
-        .unwrap()
-        .unwrap();
+        if requeue {
+            let received = amqp::receive(&delivery, &queue);
+            received.in_scope(|| weft::warn!("worker gave up"));
+            received.nack(true).await.unwrap();
+        } else {
+            amqp::process(&delivery, &queue, |_| async {
+                weft::info!("worker handled it");
+                Ok::<_, std::io::Error>(())
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        }
     }
     .with_context(weft.context())
     .await;
     assert!(weft.force_flush());
     for node in tree::from_weft(&memory.spans(), "worker", NOTES) {
         println!(
-            "NODE\t{}\t{}\t{}\t{}\t{}",
-            node.trace_id, node.span_id, node.parent, node.name, node.kind
+            "NODE\t{}\t{}\t{}\t{}\t{}\t{}",
+            node.trace_id,
+            node.span_id,
+            node.parent,
+            node.name,
+            node.kind,
+            node.notes.join(" ")
         );
     }
+}
+
+/// Runs [`child_consumer`] on `queue` and returns the nodes it printed.
+async fn child_nodes(queue: &str, settle: &str) -> Vec<tree::Node> {
+    let output = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "child_consumer",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("WEFT_TEST_AMQP_URL", brokers::amqp_url(brokers::rabbitmq()))
+        .env("WEFT_TEST_QUEUE", queue)
+        .env("WEFT_TEST_SETTLE", settle)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "child failed: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // libtest may print its `test … ` prefix on the first line of the child's output.
+    let nodes: Vec<tree::Node> = stdout
+        .lines()
+        .filter_map(|l| l.find("NODE\t").map(|at| &l[at + 5..]))
+        .map(|line| {
+            let f: Vec<&str> = line.split('\t').collect();
+            tree::Node {
+                trace_id: f[0].into(),
+                span_id: f[1].into(),
+                parent: f[2].into(),
+                name: f[3].into(),
+                kind: f[4].into(),
+                service: "worker".into(),
+                notes: f[5]
+                    .split(' ')
+                    .filter(|n| !n.is_empty())
+                    .map(String::from)
+                    .collect(),
+                start: 0,
+                links: Vec::new(),
+            }
+        })
+        .collect();
+    assert!(!nodes.is_empty(), "the child printed no spans: {stdout}");
+    nodes
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -431,51 +753,53 @@ async fn a_consumer_process_joins_the_trace() {
     async { publish_in_span(&channel, queue, "checkout", b"order").await }
         .with_context(weft.context())
         .await;
-    let output = tokio::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_consumer",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("WEFT_TEST_AMQP_URL", brokers::amqp_url(brokers::rabbitmq()))
-        .env("WEFT_TEST_QUEUE", queue)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "child failed: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let worker = child_nodes(queue, "ack").await;
     assert!(weft.force_flush());
     let mut nodes = tree::from_weft(&memory.spans(), "producer", NOTES);
-    // libtest may print its `test … ` prefix on the first line of the child's output.
-    for line in stdout
-        .lines()
-        .filter_map(|l| l.find("NODE\t").map(|at| &l[at + 5..]))
-    {
-        let f: Vec<&str> = line.split('\t').collect();
-        nodes.push(tree::Node {
-            trace_id: f[0].into(),
-            span_id: f[1].into(),
-            parent: f[2].into(),
-            name: f[3].into(),
-            kind: f[4].into(),
-            service: "worker".into(),
-            notes: Vec::new(),
-            start: u64::MAX,
-            links: Vec::new(),
-        });
-    }
+    nodes.extend(worker);
     assert_eq!(tree::trace_count(&nodes), 1);
     insta::assert_snapshot!(tree::render(&nodes), @r"
     trace
       checkout [internal producer]
         publish weft-cross-process [producer producer]
-          process weft-cross-process [consumer worker]
+          process weft-cross-process [consumer worker weft.messaging.settlement=ack]
             worker handled it [log worker]
+    ");
+}
+
+/// The first attempt ran in another process (a child that nacks with requeue): this
+/// process cannot know its span, so the redelivery links to the producer's span,
+/// whose child that attempt was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_after_another_process_links_to_the_producer() {
+    let _serial = SERIAL.lock().await;
+    let (weft, memory) = local(DistributedTracing::Allow);
+    let queue = "weft-redelivery-elsewhere";
+    let (_conn, channel) = channel(queue).await;
+    async { publish_in_span(&channel, queue, "checkout", b"order").await }
+        .with_context(weft.context())
+        .await;
+    let worker = child_nodes(queue, "nack-requeue").await;
+    async {
+        let delivery = next_delivery(&channel, queue).await;
+        assert!(delivery.redelivered, "the child requeued it");
+        let received = amqp::receive(&delivery, queue);
+        received.in_scope(|| weft::info!("second attempt worked"));
+        received.ack().await.unwrap();
+    }
+    .with_context(weft.context())
+    .await;
+    assert!(weft.force_flush());
+    let mut nodes = tree::from_weft(&memory.spans(), "producer", NOTES);
+    nodes.extend(worker);
+    assert_eq!(tree::trace_count(&nodes), 1);
+    insta::assert_snapshot!(tree::render(&nodes), @r"
+    trace
+      checkout [internal producer]
+        publish weft-redelivery-elsewhere [producer producer]
+          process weft-redelivery-elsewhere [consumer worker weft.messaging.requeue=true weft.messaging.settlement=nack]
+            worker gave up [log worker]
+          process weft-redelivery-elsewhere [consumer producer weft.messaging.redelivered=true weft.messaging.settlement=ack] -> publish weft-redelivery-elsewhere (messaging.redelivery)
+            second attempt worked [log producer]
     ");
 }

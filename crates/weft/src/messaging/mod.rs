@@ -23,10 +23,17 @@
 //!     // producer.send("orders", headers.clone(), payload)…
 //! }
 //!
+//! assert!(headers["traceparent"].starts_with("00-"), "the producer's context rides along");
+//!
 //! // Consumer (another process): one CONSUMER span per message, a child of the
 //! // producer's span (under the `distributed_tracing` policy).
 //! let received = messaging::consumer_span("kafka", "orders", Operation::process(), &headers);
+//! assert_eq!(received.state(), &messaging::ContextState::Carried);
 //! received.in_scope(|| weft::info!("handling order"));
+//!
+//! // A message that arrived without headers is still handled, as a new root.
+//! let orphan = messaging::consumer_span("kafka", "orders", Operation::process(), &HashMap::<String, String>::new());
+//! assert_eq!(orphan.state(), &messaging::ContextState::Missing);
 //! ```
 //!
 //! A message that carries no context, or an invalid one, is still handled, as a new

@@ -6,7 +6,8 @@
 //!   policy); run the handler in it with [`ConsumerSpan::instrument`].
 //! - [`request`]: a CLIENT span `request <subject>` around a request; the responder's
 //!   [`receive`] span is its child, and [`respond`] (inside that span) publishes the
-//!   reply with the responder's context.
+//!   reply in a PRODUCER span `reply <request subject>`, a child of the receive span,
+//!   whose context the reply's headers carry.
 //!
 //! ```no_run
 //! use futures_util::StreamExt;
@@ -119,17 +120,42 @@ pub async fn request(
     result
 }
 
-/// Publishes the reply to `request` with the current context in its headers. Call it
-/// inside the request's [`receive`] span.
+/// Publishes the reply to `request` inside a PRODUCER span `reply <request subject>`
+/// (a child of the current span: call it inside the request's [`receive`] span), with
+/// that span's context in the reply's headers.
+///
+/// The reply goes to the requester's inbox, a subject made up per request: it is
+/// `messaging.destination.name`, with `messaging.destination.temporary = true`, while
+/// the span is named after the request's subject so that names stay few.
 pub async fn respond(
     client: &Client,
     request: &Message,
     payload: Bytes,
 ) -> Result<(), RespondError> {
     let reply = request.reply.clone().ok_or(RespondError::NoReplySubject)?;
-    let mut headers = HeaderMap::new();
-    super::inject_into(&mut NatsHeaders(&mut headers));
-    client.publish_with_headers(reply, headers, payload).await?;
+    let operation = Operation::send("reply");
+    let mut attributes = base_attributes(SYSTEM, reply.as_str(), &operation);
+    attributes.push(("messaging.destination.temporary".into(), true.into()));
+    attributes.push((
+        "messaging.message.body.size".into(),
+        (payload.len() as u64).into(),
+    ));
+    let span = start(
+        format!("reply {}", request.subject.as_str()).into(),
+        operation.kind,
+        attributes,
+        Vec::new(),
+        None,
+    );
+    let (cx, headers) = with_context(&span, HeaderMap::new());
+    let result = client
+        .publish_with_headers(reply, headers, payload)
+        .with_context(cx)
+        .await;
+    if let Err(err) = &result {
+        span.record_exception(err);
+    }
+    result?;
     Ok(())
 }
 

@@ -20,6 +20,7 @@
 
 use super::consume::{Received, received};
 use super::headers::string_header;
+use super::message_id::random_uuid;
 use super::{PublishError, SYSTEM, send, short};
 use crate::messaging::span::{Operation, base_attributes, start};
 use lapin::PublisherConfirm;
@@ -56,7 +57,7 @@ impl Task {
     pub fn new(name: impl Into<String>) -> Task {
         Task {
             name: name.into(),
-            id: new_task_id(),
+            id: random_uuid(),
             args: Vec::new(),
             kwargs: Map::new(),
             exchange: DEFAULT_QUEUE.to_owned(),
@@ -341,21 +342,6 @@ fn is_plain_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'))
-}
-
-/// A random (version 4) UUID, as Celery's task ids are.
-fn new_task_id() -> String {
-    let bits: u128 = rand::random();
-    let bits = (bits & !(0xf << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
-    let hex = format!("{bits:032x}");
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
 }
 
 /// Celery's `origin` header: who sent the task.

@@ -43,6 +43,7 @@
 pub mod celery;
 mod consume;
 mod headers;
+mod message_id;
 
 pub use consume::{Received, SETTLEMENT_ATTRIBUTE, Settlement, process, process_batch, receive};
 pub use headers::{AmqpHeaders, carrier_from_headers, headers_from_carrier};
@@ -93,8 +94,10 @@ pub(crate) fn short(what: &'static str, value: &str) -> Result<ShortString, Publ
 /// The span has `messaging.system = rabbitmq`, `messaging.destination.name` (the
 /// exchange, `amq.default` for the default one), `messaging.operation.type = send`,
 /// `messaging.operation.name = publish`, `messaging.rabbitmq.destination.routing_key`,
-/// `messaging.message.body.size` and, when `properties` has them,
-/// `messaging.message.id` and `messaging.message.conversation_id`. The returned
+/// `messaging.message.body.size`, `messaging.message.id` and, when `properties` has a
+/// correlation id, `messaging.message.conversation_id`. A message without a message id
+/// gets a random UUID as its `message_id` property, so the consumer's span names the
+/// same message and a redelivery can be told from a second publish. The returned
 /// confirmation is lapin's: await it when the channel is in confirm mode.
 pub async fn publish(
     channel: &Channel,
@@ -109,6 +112,7 @@ pub async fn publish(
     } else {
         exchange
     };
+    let properties = with_message_id(properties);
     let span = start(
         format!("publish {destination}").into(),
         opentelemetry::trace::SpanKind::Producer,
@@ -156,6 +160,19 @@ pub(crate) async fn send(
         span.record_exception(err);
     }
     result
+}
+
+/// `properties` with a random message id if they have none.
+fn with_message_id(properties: BasicProperties) -> BasicProperties {
+    if properties.message_id().is_some() {
+        return properties;
+    }
+    // A UUID is 36 bytes, always a valid short string; if that ever failed the
+    // message would go without an id rather than not at all.
+    match ShortString::try_new(message_id::random_uuid()) {
+        Ok(id) => properties.with_message_id(id),
+        Err(_) => properties,
+    }
 }
 
 pub(crate) fn publish_attributes(
