@@ -111,6 +111,38 @@ async fn cors_preflight_is_answered_without_a_token() {
             .unwrap()
             .contains("content-type")
     );
+
+    // A browser SDK with its own headers: the preflight allows exactly what it asks for.
+    let asked = "content-type, x-custom-team, traceparent";
+    let r = client()
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("http://{}/v1/logs", run.http),
+        )
+        .header("origin", "http://localhost:5173")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", asked)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.headers()["access-control-allow-headers"], asked);
+
+    // The export itself must carry the origin too, or the browser hides the answer.
+    let t0 = now_ms();
+    let r = client()
+        .post(format!("http://{}/v1/traces", run.http))
+        .header("origin", "http://localhost:5173")
+        .header("content-type", "application/x-protobuf")
+        .body(request(&two_service_trace(t0)).encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
     run.shutdown().await;
 }
 

@@ -10,7 +10,7 @@ use axum::routing::post;
 use bytes::Bytes;
 use http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
-    ACCESS_CONTROL_MAX_AGE, CONTENT_TYPE, ORIGIN, VARY,
+    ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_HEADERS, CONTENT_TYPE, ORIGIN, VARY,
 };
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use opentelemetry_proto::tonic::collector::logs::v1::{
@@ -41,14 +41,22 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Answers CORS preflights before auth (browsers send no credentials on them) and adds
-/// `Access-Control-Allow-Origin` to every answer.
+/// `Access-Control-Allow-Origin` to every answer. A preflight's requested headers are
+/// allowed as asked: browser SDKs add their own (`x-honeycomb-team`, `traceparent`, ...),
+/// and a fixed list would make the browser refuse the export without a word to the server.
 async fn cors(request: Request, next: Next) -> Response {
     let origin = request.headers().get(ORIGIN).cloned();
+    let asked = request
+        .headers()
+        .get(ACCESS_CONTROL_REQUEST_HEADERS)
+        .filter(|v| !v.is_empty())
+        .cloned();
     let mut response = if request.method() == Method::OPTIONS {
         StatusCode::NO_CONTENT.into_response()
     } else {
         next.run(request).await
     };
+    let echoed = asked.is_some();
     let h = response.headers_mut();
     h.insert(
         ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -61,8 +69,18 @@ async fn cors(request: Request, next: Next) -> Response {
     );
     h.insert(
         ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("content-type, content-encoding, authorization, x-requested-with"),
+        asked.unwrap_or_else(|| {
+            HeaderValue::from_static(
+                "content-type, content-encoding, authorization, x-requested-with",
+            )
+        }),
     );
+    if echoed {
+        h.append(
+            VARY,
+            HeaderValue::from_static("Access-Control-Request-Headers"),
+        );
+    }
     h.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
     response
 }
