@@ -83,3 +83,40 @@ async fn services_health_and_errors() {
     assert!(page.text().await.unwrap().contains("/assets/trace.js"));
     run.shutdown().await;
 }
+
+#[tokio::test]
+async fn critical_path_follows_what_each_parent_waited_on() {
+    let run = start().await;
+    let t = 0xe3u128;
+    let t0 = now_ms();
+    // root waits first on auth (sequential), then on a fan-out of search and ads in parallel;
+    // search (and its query inside) ends last, so ads is not on the path.
+    send(
+        &run,
+        &[
+            S::new("web", "GET /", t, 1, None, t0, t0 + 100).kind(SERVER),
+            S::new("web", "auth", t, 2, Some(1), t0 + 5, t0 + 30),
+            S::new("web", "search", t, 3, Some(1), t0 + 35, t0 + 95).kind(CLIENT),
+            S::new("web", "ads", t, 4, Some(1), t0 + 35, t0 + 60).kind(CLIENT),
+            S::new("search", "query", t, 5, Some(3), t0 + 40, t0 + 90)
+                .kind(SERVER)
+                .flags(REMOTE),
+            S::new("search", "rank", t, 6, Some(5), t0 + 41, t0 + 55),
+            S::new("search", "fetch", t, 7, Some(5), t0 + 52, t0 + 88),
+        ],
+    )
+    .await;
+    let v = view(&run, t).await;
+    let critical: Vec<&str> = v
+        .nodes
+        .iter()
+        .filter(|n| n.critical)
+        .map(|n| n.label.as_str())
+        .collect();
+    assert_eq!(
+        critical,
+        ["GET /", "auth", "search", "query", "fetch"],
+        "not ads (it finished while search ran), not rank (it overlapped fetch, which ended last)"
+    );
+    run.shutdown().await;
+}

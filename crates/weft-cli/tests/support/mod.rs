@@ -9,7 +9,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
 use prost::Message;
 use weft_cli::serve::{self, Running, ServeConfig};
 use weft_cli::store::Location;
@@ -60,6 +60,8 @@ pub struct S {
     pub flags: u32,
     pub attrs: Vec<(&'static str, String)>,
     pub error: bool,
+    /// Links to (trace, span).
+    pub links: Vec<(u128, u64)>,
 }
 
 impl S {
@@ -84,6 +86,7 @@ impl S {
             flags: LOCAL,
             attrs: Vec::new(),
             error: false,
+            links: Vec::new(),
         }
     }
     pub fn kind(mut self, kind: i32) -> Self {
@@ -96,6 +99,10 @@ impl S {
     }
     pub fn attr(mut self, k: &'static str, v: impl Into<String>) -> Self {
         self.attrs.push((k, v.into()));
+        self
+    }
+    pub fn link(mut self, trace: u128, span: u64) -> Self {
+        self.links.push((trace, span));
         self
     }
     pub fn error(mut self) -> Self {
@@ -132,6 +139,15 @@ pub fn span(s: &S) -> Span {
             code: 2,
             message: "boom".into(),
         }),
+        links: s
+            .links
+            .iter()
+            .map(|(t, sp)| span::Link {
+                trace_id: t.to_be_bytes().to_vec(),
+                span_id: sp.to_be_bytes().to_vec(),
+                ..span::Link::default()
+            })
+            .collect(),
         ..Span::default()
     }
 }
