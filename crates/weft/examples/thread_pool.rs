@@ -3,7 +3,9 @@
 //! The seed's "Thread and Pool executors" example in Rust: `double` runs on rayon's
 //! pool threads, and because the parallel iterator carries the current context
 //! (`.in_current_context()`), every "Doubling {x}" span is a child of
-//! "Doubling everything", whichever thread ran it.
+//! "Doubling everything", whichever thread ran it. `tests/examples_run.rs` runs it
+//! and checks the tree it prints.
+#![allow(missing_docs, unreachable_pub)]
 
 use rayon::prelude::*;
 use weft::export::memory::MemoryExporter;
@@ -14,7 +16,7 @@ fn double(x: i32) -> i32 {
     x * 2
 }
 
-fn main() -> Result<(), weft::ConfigureError> {
+pub fn main() -> Result<(), weft::ConfigureError> {
     let memory = MemoryExporter::default();
     let weft = weft::configure()
         .service_name("thread-pool")
@@ -29,6 +31,7 @@ fn main() -> Result<(), weft::ConfigureError> {
             .map(double)
             .collect();
         span.set_attribute("results", &results);
+        println!("results: {results:?}");
     }
 
     weft.force_flush();
