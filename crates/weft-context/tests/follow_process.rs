@@ -1,7 +1,7 @@
 //! Context follows a real child process through `TRACEPARENT`/`TRACESTATE`/`BAGGAGE`.
 //!
-//! The child is this very test binary, re-run with `WEFT_FOLLOW_CHILD=1` and a filter
-//! that selects only [`child_process_entry_point`]. The child attaches the context from
+//! The child is this very test binary, re-run with `WEFT_FOLLOW_CHILD=1` and
+//! `--ignored --exact` to run only [`child_process_entry_point`]. The child attaches the context from
 //! its environment, opens a span with its own SDK pipeline, and prints what it exported
 //! as one JSON line; the parent merges that with its own export and checks the tree.
 #![allow(clippy::unwrap_used, reason = "tests fail loudly")]
@@ -32,13 +32,15 @@ struct ChildReport {
     baggage: Vec<(String, String)>,
 }
 
-/// Not a test of its own: the body of the child process. Run without `WEFT_FOLLOW_CHILD`
-/// (as in a normal test run) it does nothing.
+/// Not a test of its own: the body of the child process, which the tests below run with
+/// `--ignored --exact`.
 #[test]
+#[ignore = "the child process of the tests in this file; they run it"]
 fn child_process_entry_point() {
-    if std::env::var_os(CHILD_FLAG).is_none() {
-        return;
-    }
+    assert!(
+        std::env::var_os(CHILD_FLAG).is_some(),
+        "run by this file's tests, which set {CHILD_FLAG}"
+    );
     let h = Harness::new();
     let baggage = {
         // What weft's `configure()` does at start-up.
@@ -70,6 +72,10 @@ fn child_report(output: Output) -> ChildReport {
         String::from_utf8_lossy(&output.stderr)
     );
     let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran no test:\n{stdout}"
+    );
     let line = stdout
         .lines()
         .find_map(|l| l.split_once(REPORT_PREFIX).map(|(_, json)| json))
@@ -82,6 +88,7 @@ fn this_test_binary_as_child() -> Command {
     cmd.args([
         "--exact",
         "child_process_entry_point",
+        "--ignored",
         "--nocapture",
         "--test-threads=1",
     ])
