@@ -18,8 +18,14 @@ const weft = {
     const d = new Date(ns / 1e6);
     return d.toLocaleTimeString([], { hour12: false }) + "." + String(d.getMilliseconds()).padStart(3, "0");
   },
-  // One stable colour per service name.
-  color(service) {
+  // Well-separated colours (no red: red means error), assigned by a service's index in a list (the trace's services,
+  // or every service on the list page), so no two services of one trace share a colour.
+  palette: ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#e6ab02", "#7f7f7f"],
+  color(service, services) {
+    const i = services ? services.indexOf(service) : -1;
+    if (i >= 0 && i < weft.palette.length) return weft.palette[i];
+    // Past the palette: golden-angle hues stay apart for any count.
+    if (i >= 0) return `hsl(${((i - weft.palette.length) * 137.508 + 20) % 360}, 55%, 45%)`;
     let h = 0;
     for (const c of service) h = (h * 31 + c.charCodeAt(0)) >>> 0;
     return `hsl(${h % 360}, 62%, 48%)`;

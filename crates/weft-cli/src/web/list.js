@@ -5,6 +5,13 @@ const rows = document.getElementById("rows");
 const form = document.getElementById("filters");
 const live = document.getElementById("live");
 const known = new Map(); // trace_id -> summary
+// Every service seen, in first-seen order: colours are picked by index in it, so they stay
+// put while the list updates (GET /api/services fills it, new services are appended).
+const allServices = [];
+function colorOf(s) {
+  if (!allServices.includes(s)) allServices.push(s);
+  return weft.color(s, allServices);
+}
 
 function params() {
   const p = new URLSearchParams();
@@ -17,11 +24,11 @@ function filtered() {
 }
 
 function row(t) {
-  const services = t.services.map((s) => `<span class="svc" style="--c:${weft.color(s)}">${weft.esc(s)}</span>`).join(" ");
+  const services = t.services.map((s) => `<span class="svc" style="--c:${colorOf(s)}">${weft.esc(s)}</span>`).join(" ");
   const health = t.health.length ? t.health.map(weft.badge).join(" ") : `<span class="ok">ok</span>`;
   return `<tr data-id="${t.trace_id}" class="${t.error_count > 0 ? "has-error" : ""}">
     <td class="mono">${weft.fmtTime(t.start_ns)}</td>
-    <td><a href="/trace/${t.trace_id}"><span class="svc-dot" style="--c:${weft.color(t.root_service)}"></span>${weft.esc(t.root || "(root not arrived)")}</a></td>
+    <td><a href="/trace/${t.trace_id}"><span class="svc-dot" style="--c:${colorOf(t.root_service)}"></span>${weft.esc(t.root || "(root not arrived)")}</a></td>
     <td>${services}</td>
     <td class="num">${t.span_count}</td>
     <td class="num">${t.error_count || ""}</td>

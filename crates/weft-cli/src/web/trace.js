@@ -47,7 +47,7 @@ function renderHeader() {
   const total = view.end_ns - view.start_ns;
   document.getElementById("summary").textContent = `${view.span_count} spans · ${weft.fmtNs(total)} · ${view.services.length} service(s)`;
   document.getElementById("legend").innerHTML = view.services
-    .map((s) => `<span class="svc" style="--c:${weft.color(s)}">${weft.esc(s)}</span>`)
+    .map((s) => `<span class="svc" style="--c:${weft.color(s, view.services)}">${weft.esc(s)}</span>`)
     .join(" ") + `<span class="legend-note"><span class="crit-sample"></span> critical path</span>`;
   document.getElementById("axis").innerHTML = [0, 0.25, 0.5, 0.75, 1]
     .map((f) => `<span style="left:${f * 100}%">${weft.fmtNs(Math.round(total * f))}</span>`)
@@ -66,7 +66,7 @@ function renderTree() {
     hideBelow = collapsed.has(n.key) ? n.depth : Infinity;
     const left = ((n.start_ns - view.start_ns) / total) * 100;
     const width = Math.max(((n.end_ns - n.start_ns) / total) * 100, 0.15);
-    const color = weft.color(n.service);
+    const color = weft.color(n.service, view.services);
     const toggle = hasChildren(i) ? `<button class="toggle" data-key="${n.key}" aria-label="collapse">${collapsed.has(n.key) ? "▸" : "▾"}</button>` : `<span class="toggle-pad"></span>`;
     const marks = [
       n.open ? `<span class="tag open" title="started, end not arrived yet">open</span>` : "",
@@ -97,7 +97,7 @@ function renderDetails() {
   const links = n.links;
   const findings = view.findings.filter((f) => f.spans.includes(n.key));
   detailsEl.innerHTML = `
-    <h2><span class="svc-dot" style="--c:${weft.color(n.service)}"></span>${weft.esc(n.label)}</h2>
+    <h2><span class="svc-dot" style="--c:${weft.color(n.service, view.services)}"></span>${weft.esc(n.label)}</h2>
     ${findings.map((f) => `<p class="finding ${f.severity}">${weft.esc(f.explain)}</p>`).join("")}
     <table class="kv facts">
       <tr><th>name</th><td>${weft.esc(n.name)}</td></tr>
