@@ -1,75 +1,24 @@
 //! The demo's driver: viewer, services, requests, then the trees the viewer rebuilt.
 
 use super::DemoArgs;
+use super::process::Service;
+use super::viewer_api::{fetch, find, wait_for};
 use crate::serve::{self, ServeConfig};
 use crate::store::Location;
-use crate::view::TraceView;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use weft::FutureExt as _;
 use weft::integrations::reqwest::ClientMiddleware;
 
-/// A service process; dropping it closes its stdin (it then flushes and exits).
-struct Service {
-    name: String,
-    url: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-}
+/// The edge services: name, `LOGFIRE_DISTRIBUTED_TRACING` ("" = unset), and how the
+/// demo describes the setting.
+const EDGES: [(&str, &str, &str); 3] = [
+    ("edge-warn", "", "unset (warn)"),
+    ("edge-allow", "true", "true (allow)"),
+    ("edge-deny", "false", "false (deny)"),
+];
 
-impl Drop for Service {
-    fn drop(&mut self) {
-        self.stdin.take();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_service(
-    role: &str,
-    name: &str,
-    otlp: &str,
-    policy: &str,
-    extra: &[&str],
-) -> Result<Service, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find this executable: {e}"))?;
-    let mut cmd = Command::new(exe);
-    cmd.args(["demo-service", role, "--name", name, "--otlp-url", otlp])
-        .args(extra);
-    cmd.env_remove("LOGFIRE_DISTRIBUTED_TRACING");
-    if !policy.is_empty() {
-        cmd.env("LOGFIRE_DISTRIBUTED_TRACING", policy);
-    }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start the {name} service: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout from a service")?;
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .map_err(|e| format!("{name} did not start: {e}"))?;
-    let port = line
-        .trim()
-        .strip_prefix("PORT ")
-        .and_then(|p| p.parse::<u16>().ok())
-        .ok_or_else(|| format!("{name} did not say which port it listens on (it said {line:?})"))?;
-    Ok(Service {
-        name: name.to_owned(),
-        url: format!("http://127.0.0.1:{port}"),
-        stdin: child.stdin.take(),
-        child,
-    })
-}
+/// The start of weft's `distributed_tracing` warning (Logfire's text).
+const WARNING_START: &str = "Found propagated trace context";
 
 pub(super) fn run(args: &DemoArgs) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -116,46 +65,45 @@ pub(super) fn run(args: &DemoArgs) -> Result<(), String> {
         .finish()
         .map_err(|e| e.to_string())?;
 
-    // 3. The services, each its own process.
-    let inventory = start_service("inventory", "inventory", &otlp, "true", &[])?;
-    let gateway = start_service(
+    // 3. The services, each its own process. The edges' stderr is captured so that the
+    //    warning one of them writes is shown under its own request.
+    let inventory = Service::start("inventory", "inventory", &otlp, "true", &[], false)?;
+    let gateway = Service::start(
         "gateway",
         "gateway",
         &otlp,
         "true",
         &["--inventory-url", &inventory.url],
+        false,
     )?;
-    let edges = [
-        (
-            start_service("edge", "edge-warn", &otlp, "", &[])?,
-            "unset (warn)",
-        ),
-        (
-            start_service("edge", "edge-allow", &otlp, "true", &[])?,
-            "true (allow)",
-        ),
-        (
-            start_service("edge", "edge-deny", &otlp, "false", &[])?,
-            "false (deny)",
-        ),
-    ];
+    let mut edges = Vec::new();
+    for (name, policy, _) in EDGES {
+        edges.push(Service::start("edge", name, &otlp, policy, &[], true)?);
+    }
     println!(
-        "services: gateway {}, inventory {}, edges {}",
+        "services: gateway {}, inventory {}, edges {} (the gateway runs the pricing worker \
+         as a child process per request)",
         gateway.url,
         inventory.url,
-        edges
-            .iter()
-            .map(|(s, _)| s.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        EDGES.map(|(name, _, _)| name).join(", ")
     );
 
-    let outcome = runtime.block_on(scenarios(&gateway, &edges));
+    let outcome = runtime.block_on(scenarios(&gateway, &edges))?;
     weft.force_flush();
-    let outcome = outcome?;
+    drop(weft);
 
-    // 4. What the viewer reconstructed.
-    println!("\nwaiting for every service's spans to reach the viewer…");
+    // 4. Stop every service before looking: each flushes its spans as it exits, so what
+    //    the viewer holds afterwards is all it will ever get. That is what makes
+    //    "nothing was exported" below a fact rather than "nothing yet".
+    println!("\nstopping the services: each flushes its spans to the viewer as it exits…");
+    let mut edge_stderr = Vec::new();
+    for edge in edges {
+        edge_stderr.push(edge.stop()?);
+    }
+    gateway.stop()?;
+    inventory.stop()?;
+
+    // 5. What the viewer reconstructed.
     let expected = ["demo-client", "gateway", "inventory", "pricing-worker"];
     let checkout = runtime.block_on(wait_for(&api, &outcome.checkout, &expected))?;
     println!(
@@ -163,59 +111,151 @@ pub(super) fn run(args: &DemoArgs) -> Result<(), String> {
         outcome.checkout
     );
     print!("{}", crate::term::print::print_trace(&checkout));
-    for ((service, policy), trace) in edges
-        .iter()
-        .map(|(s, p)| (s.name.as_str(), *p))
-        .zip(&outcome.edges)
-    {
+    let mut warn_log = None;
+    for (((name, _, policy), trace), stderr) in EDGES.iter().zip(&outcome.edges).zip(&edge_stderr) {
         println!(
-            "\n== a stranger's traceparent at {service}, LOGFIRE_DISTRIBUTED_TRACING={policy} (trace {trace}) =="
+            "\n== a stranger's traceparent at {name}, LOGFIRE_DISTRIBUTED_TRACING={policy} (trace {trace}) =="
         );
-        match runtime.block_on(wait_for(&api, trace, &[service])) {
-            Ok(view) => print!("{}", crate::term::print::print_trace(&view)),
+        match runtime.block_on(wait_for(&api, trace, &[name])) {
+            Ok(view) => {
+                print!("{}", crate::term::print::print_trace(&view));
+                print_links(&view);
+            }
             Err(e) => println!("{e}"),
         }
+        if stderr.is_empty() {
+            println!("{name} wrote nothing on stderr");
+        }
+        for line in stderr {
+            println!("{name} stderr: {line}");
+        }
+        // The warning is written while the stranger's context is being extracted, before
+        // it is attached, so in the viewer it is a log of its own, not in the trace above.
+        let logs = runtime.block_on(find(&api, name, WARNING_START))?;
+        match logs.first() {
+            None => println!("{name} sent no warning log to the viewer"),
+            Some(log) => {
+                println!(
+                    "{name} sent its warning to the viewer too, as a log of its own (trace {}):",
+                    log.trace_id
+                );
+                if let Some(view) = runtime.block_on(fetch(&api, &log.trace_id.to_string()))? {
+                    print!("{}", crate::term::print::print_trace(&view));
+                }
+                if warn_log.is_none() {
+                    warn_log = Some(log.trace_id.to_string());
+                }
+            }
+        }
     }
-    std::thread::sleep(Duration::from_millis(1500));
-    let unsampled = runtime.block_on(fetch(&api, &outcome.unsampled))?;
+
+    // Every service has exited, so a 404 here means nothing will ever arrive.
     println!(
         "\n== an unsampled request (traceparent flags 00, trace {}) ==",
         outcome.unsampled
     );
-    match unsampled {
-        None => println!(
-            "nothing was exported: the gateway, inventory and the pricing worker all followed the flag"
-        ),
-        Some(v) => println!("unexpected: {} records were exported for it", v.nodes.len()),
+    if let Some(v) = runtime.block_on(fetch(&api, &outcome.unsampled))? {
+        return Err(format!(
+            "the viewer holds {} records of the unsampled request {}: something ignored the \
+             traceparent's sampled flag",
+            v.nodes.len(),
+            outcome.unsampled
+        ));
     }
     println!(
-        "DEMO TRACES checkout={} warn={} allow={} deny={} unsampled={}",
-        outcome.checkout, outcome.edges[0], outcome.edges[1], outcome.edges[2], outcome.unsampled
+        "nothing was exported: the gateway, inventory and the pricing worker all ran \
+         (answer {}) and all followed the flag; checked after every service had flushed and exited",
+        outcome.unsampled_answer
+    );
+    println!(
+        "DEMO TRACES checkout={} warn={} allow={} deny={} unsampled={} warn_log={}",
+        outcome.checkout,
+        outcome.edges[0],
+        outcome.edges[1],
+        outcome.edges[2],
+        outcome.unsampled,
+        warn_log.as_deref().unwrap_or("-")
+    );
+    println!(
+        "DEMO STRANGERS warn={} allow={} deny={}",
+        outcome.strangers[0], outcome.strangers[1], outcome.strangers[2]
     );
 
-    drop(edges);
-    drop(gateway);
-    drop(inventory);
-    drop(weft);
     if let Some(running) = viewer {
         println!("\nopen {api} to browse these traces");
         if !args.exit {
+            // Listen before saying so: a Ctrl-C right after the line must not kill us.
+            let stop = {
+                let _inside = runtime.enter();
+                interrupted()
+            };
             println!("the viewer stays up until Ctrl-C");
-            runtime.block_on(serve::shutdown_signal());
+            runtime.block_on(stop);
+            println!("stopping the viewer");
         }
         runtime.block_on(running.shutdown());
     }
     Ok(())
 }
 
+/// The span links of a trace, which the tree above does not draw: under deny, the
+/// stranger's context is kept as one.
+fn print_links(view: &crate::view::TraceView) {
+    for node in &view.nodes {
+        let links: Vec<serde_json::Value> =
+            serde_json::from_str(node.links.get()).unwrap_or_default();
+        for link in links {
+            println!(
+                "'{}' keeps a span link to trace {} span {} ({})",
+                node.label,
+                link["trace_id"].as_str().unwrap_or("?"),
+                link["span_id"].as_str().unwrap_or("?"),
+                link["attributes"]
+            );
+        }
+    }
+}
+
+/// A future that completes on Ctrl-C (or SIGTERM), with the handlers installed now.
+/// Call it inside the runtime.
+fn interrupted() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let int = signal(SignalKind::interrupt());
+        let term = signal(SignalKind::terminate());
+        async move {
+            match (int, term) {
+                (Ok(mut int), Ok(mut term)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                // No handler could be installed: fall back to the viewer's own wait.
+                _ => serve::shutdown_signal().await,
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        serve::shutdown_signal()
+    }
+}
+
 /// The trace ids of what the demo sent.
 struct Outcome {
     checkout: String,
+    /// Per edge, in [`EDGES`] order: the trace its request was recorded in…
     edges: Vec<String>,
+    /// …and the stranger's `traceparent` it was sent.
+    strangers: Vec<String>,
     unsampled: String,
+    /// The gateway's answer to the unsampled request (it says whether the worker ran).
+    unsampled_answer: String,
 }
 
-async fn scenarios(gateway: &Service, edges: &[(Service, &str); 3]) -> Result<Outcome, String> {
+async fn scenarios(gateway: &Service, edges: &[Service]) -> Result<Outcome, String> {
     let traced = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(ClientMiddleware::new())
         .build();
@@ -232,6 +272,7 @@ async fn scenarios(gateway: &Service, edges: &[(Service, &str); 3]) -> Result<Ou
             .get(format!("{}/checkout?items=3", gateway.url))
             .send()
             .await?
+            .error_for_status()?
             .text()
             .await
             .map_err(Into::into)
@@ -244,17 +285,20 @@ async fn scenarios(gateway: &Service, edges: &[(Service, &str); 3]) -> Result<Ou
     // A stranger's context: what a browser extension, a cloud load balancer or another
     // company's service might send to a public endpoint.
     let mut edge_traces = Vec::new();
-    for (edge, policy) in edges {
+    let mut strangers = Vec::new();
+    for (edge, (_, _, policy)) in edges.iter().zip(EDGES) {
         let stranger = format!("00-{}-{}-01", random_hex(16), random_hex(8));
+        let failed = |e: reqwest::Error| format!("{} failed: {e}", edge.name);
         let text = plain
             .get(format!("{}/hello", edge.url))
             .header("traceparent", &stranger)
             .send()
             .await
-            .map_err(|e| format!("{} failed: {e}", edge.name))?
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(failed)?
             .text()
             .await
-            .map_err(|e| format!("{} failed: {e}", edge.name))?;
+            .map_err(failed)?;
         let answer: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| format!("{} answered badly: {e}", edge.name))?;
         let trace = answer["trace_id"].as_str().unwrap_or_default().to_owned();
@@ -264,11 +308,13 @@ async fn scenarios(gateway: &Service, edges: &[(Service, &str); 3]) -> Result<Ou
             &stranger[3..35]
         );
         edge_traces.push(trace);
+        strangers.push(stranger);
     }
 
-    // An unsampled request: flags 00. Its ids still propagate; nothing is exported.
+    // An unsampled request: flags 00. Its ids still propagate; nothing is exported. It
+    // must succeed, or "nothing exported" would only mean "nothing ran".
     let unsampled = random_hex(16);
-    plain
+    let resp = plain
         .get(format!("{}/checkout?items=2", gateway.url))
         .header(
             "traceparent",
@@ -277,10 +323,24 @@ async fn scenarios(gateway: &Service, edges: &[(Service, &str); 3]) -> Result<Ou
         .send()
         .await
         .map_err(|e| format!("unsampled request failed: {e}"))?;
+    let status = resp.status();
+    let unsampled_answer = resp
+        .text()
+        .await
+        .map_err(|e| format!("unsampled request failed: {e}"))?;
+    let worker_ran = serde_json::from_str::<serde_json::Value>(&unsampled_answer)
+        .is_ok_and(|v| v["pricing_worker_ok"] == true);
+    if status != reqwest::StatusCode::OK || !worker_ran {
+        return Err(format!(
+            "the unsampled request did not run through (status {status}, answer {unsampled_answer})"
+        ));
+    }
     Ok(Outcome {
         checkout,
         edges: edge_traces,
+        strangers,
         unsampled,
+        unsampled_answer,
     })
 }
 
@@ -296,40 +356,4 @@ fn random_hex(bytes: usize) -> String {
     }
     out.truncate(bytes * 2);
     out
-}
-
-async fn fetch(api: &str, trace: &str) -> Result<Option<TraceView>, String> {
-    let resp = reqwest::get(format!("{api}/api/traces/{trace}"))
-        .await
-        .map_err(|e| format!("viewer API: {e}"))?;
-    if resp.status() == reqwest::StatusCode::NOT_FOUND {
-        return Ok(None);
-    }
-    let text = resp.text().await.map_err(|e| format!("viewer API: {e}"))?;
-    serde_json::from_str::<TraceView>(&text)
-        .map(Some)
-        .map_err(|e| format!("viewer API answered badly: {e}"))
-}
-
-/// Polls the viewer until the trace has a span from every expected service.
-async fn wait_for(api: &str, trace: &str, services: &[&str]) -> Result<TraceView, String> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let view = fetch(api, trace).await?;
-        if let Some(v) = &view {
-            if services
-                .iter()
-                .all(|s| v.nodes.iter().any(|n| n.service == *s && !n.open))
-            {
-                tokio::time::sleep(Duration::from_millis(700)).await;
-                return fetch(api, trace)
-                    .await?
-                    .ok_or_else(|| format!("trace {trace} vanished"));
-            }
-        }
-        if Instant::now() > deadline {
-            return view.ok_or_else(|| format!("the viewer never received trace {trace}"));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }

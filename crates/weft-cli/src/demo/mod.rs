@@ -11,10 +11,14 @@
 //! - **a stranger's traceparent** sent to three public "edge" services, one per
 //!   `distributed_tracing` setting: warn and allow join the stranger's trace (which
 //!   the viewer flags as rooted outside), deny starts a new root and keeps a link.
-//! - **an unsampled request** (`traceparent` flags `00`): nothing under it is exported.
+//!   Only warn writes the "Found propagated trace context" warning (stderr and a log).
+//! - **an unsampled request** (`traceparent` flags `00`): nothing under it is exported,
+//!   checked once every service has flushed and exited.
 
 mod driver;
+mod process;
 mod services;
+mod viewer_api;
 
 use clap::Args;
 use std::process::ExitCode;
