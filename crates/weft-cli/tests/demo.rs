@@ -256,3 +256,28 @@ fn the_readme_first_command_works_on_an_empty_home() {
     let (_server, _, ui) = serve(&["--data-dir", &data], home.path());
     check_viewer(&ui, &ids);
 }
+
+/// The README's quick start is the example file (without its header comment), so the
+/// code a newcomer copies is the code `cargo run --example` runs and the README doctest
+/// (`ReadmeDoctests` in the `weft` crate) compiles.
+#[test]
+fn the_readme_quick_start_is_the_example() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let example =
+        std::fs::read_to_string(root.join("crates/weft/examples/manual_propagation.rs")).unwrap();
+    let start = readme.find("```rust").expect("a Rust block in the README");
+    let code = &readme[start..];
+    let code = &code[code.find('\n').unwrap() + 1..];
+    let code = &code[..code.find("```").unwrap()];
+    let body = example
+        .lines()
+        .skip_while(|l| l.starts_with("//!") || l.is_empty())
+        .map(|l| format!("{l}\n"))
+        .collect::<String>();
+    assert_eq!(code, body, "README quick start vs the example");
+    assert!(
+        readme.contains("(crates/weft/examples/manual_propagation.rs)"),
+        "the README names the file"
+    );
+}

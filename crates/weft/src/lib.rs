@@ -84,3 +84,8 @@ pub use weft_macros::instrument;
 pub use opentelemetry;
 /// The `tracing` crate weft reads from, re-exported for the same reason.
 pub use tracing;
+
+// The README's Rust code, compiled by `cargo test --doc` so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
