@@ -55,7 +55,7 @@ async fn services_health_and_errors() {
         get_json(&run, "/api/services").await,
         serde_json::json!(["a-svc", "b-svc"])
     );
-    assert_eq!(get_json(&run, "/api/health").await["schema_version"], 1);
+    assert_eq!(get_json(&run, "/api/health").await["schema_version"], 2);
     let r = client()
         .get(format!("http://{}/api/traces/{:032x}", run.ui, 0xdead))
         .send()

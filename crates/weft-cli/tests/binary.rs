@@ -81,9 +81,14 @@ async fn post(http: &str, spans: &[S]) -> u16 {
 }
 
 fn sigterm(child: &Child) {
+    signal(child, "-TERM");
+}
+
+/// Sends `sig` (`-TERM`, `-INT`) to the child, as `kill` or a terminal's Ctrl-C would.
+fn signal(child: &Child, sig: &str) {
     assert!(
         Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args([sig, &child.id().to_string()])
             .status()
             .unwrap()
             .success()
@@ -312,25 +317,46 @@ async fn kill_9_mid_ingest_leaves_a_readable_database_with_every_acknowledged_sp
     assert!(child.wait().unwrap().success());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_during_ingest_loses_nothing_acknowledged() {
+/// Stops the server with `sig` while four senders hammer it; nothing acknowledged is lost.
+async fn stop_during_ingest(sig: &str, trace_base: u128) {
     let dir = tempfile::tempdir().unwrap();
     let mut server = spawn(&["--data-dir", dir.path().to_str().unwrap()]);
     let acked = Arc::new(AtomicU64::new(0));
     let senders: Vec<_> = (0..4)
-        .map(|k| hammer(server.http.clone(), acked.clone(), (k as u128 + 8) << 64))
+        .map(|k| {
+            hammer(
+                server.http.clone(),
+                acked.clone(),
+                (k as u128 + trace_base) << 64,
+            )
+        })
         .collect();
     while acked.load(Ordering::SeqCst) < 3_000 {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    sigterm(&server.child);
-    assert!(server.child.wait().unwrap().success());
+    signal(&server.child, sig);
+    assert!(
+        server.child.wait().unwrap().success(),
+        "{sig} is a clean exit"
+    );
     for s in senders {
         s.await.unwrap();
     }
     let (check, stored) = count_spans(&dir.path().join("weft.db"));
     assert_eq!(check, "ok");
-    assert!(stored >= acked.load(Ordering::SeqCst));
+    let acked = acked.load(Ordering::SeqCst);
+    assert!(stored >= acked, "{sig}: {stored} stored < {acked} acked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_ingest_loses_nothing_acknowledged() {
+    stop_during_ingest("-TERM", 8).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_ingest_loses_nothing_acknowledged() {
+    // SIGINT is what Ctrl-C sends to the foreground process.
+    stop_during_ingest("-INT", 16).await;
 }
 
 #[test]

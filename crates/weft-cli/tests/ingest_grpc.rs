@@ -159,3 +159,44 @@ async fn token_is_required_in_grpc_metadata() {
     client.export(req).await.unwrap();
     run.shutdown().await;
 }
+
+#[tokio::test]
+async fn logs_over_grpc_hang_under_their_span() {
+    use opentelemetry_proto::tonic::collector::logs::v1::logs_service_client::LogsServiceClient;
+    let run = start().await;
+    let t0 = now_ms();
+    let mut traces = TraceServiceClient::connect(format!("http://{}", run.grpc))
+        .await
+        .unwrap();
+    traces
+        .export(request(&[S::new(
+            "worker",
+            "run/send_email",
+            T,
+            7,
+            None,
+            t0,
+            t0 + 20,
+        )
+        .kind(CONSUMER)]))
+        .await
+        .unwrap();
+    let mut logs = LogsServiceClient::connect(format!("http://{}", run.grpc))
+        .await
+        .unwrap();
+    let mut req = log_request(&[
+        L::new("worker", T, 7, t0 + 5, "sending"),
+        L::new("worker", 0, 0, t0 + 6, "no trace here"),
+    ]);
+    req.resource_logs[0].scope_logs[0].log_records[0].severity_text = "INFO".into();
+    let resp = logs.export(req).await.unwrap().into_inner();
+    assert_eq!(resp.partial_success, None);
+    let v = view(&run, T).await;
+    assert_eq!(v.outline(), "worker run/send_email\n  worker sending\n");
+    assert!(v.nodes[1].is_log);
+    assert_eq!(
+        v.nodes[1].name, "INFO",
+        "the severity text names a log without an event name"
+    );
+    run.shutdown().await;
+}

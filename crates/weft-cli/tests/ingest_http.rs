@@ -289,3 +289,46 @@ async fn logs_hang_under_their_span() {
     assert_eq!(log.level_num, Some(13));
     run.shutdown().await;
 }
+
+#[tokio::test]
+async fn logs_as_json_keep_severity_text_and_event_name() {
+    let run = start().await;
+    let t0 = now_ms();
+    send(&run, &two_service_trace(t0)).await;
+    let body = serde_json::json!({ "resourceLogs": [{
+        "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": "cart" } }] },
+        "scopeLogs": [{ "logRecords": [{
+            "timeUnixNano": ((t0 + 12) * 1_000_000).to_string(),
+            "severityNumber": 13,
+            "severityText": "WARN",
+            "eventName": "cart.empty",
+            "body": { "stringValue": "cart is empty" },
+            "traceId": format!("{T:032x}"),
+            "spanId": format!("{:016x}", 4),
+        }] }]
+    }] });
+    let r = client()
+        .post(format!("http://{}/v1/logs", run.http))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    let v = view(&run, T).await;
+    assert_eq!(v.outline(), format!("{TREE}        cart cart is empty\n"));
+    let otlp = client()
+        .get(format!("http://{}/api/traces/{T:032x}/otlp", run.ui))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let logs: serde_json::Value = serde_json::from_str(otlp.lines().nth(1).unwrap()).unwrap();
+    let rec = &logs["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
+    assert_eq!(rec["severityText"], "WARN", "{rec}");
+    assert_eq!(rec["eventName"], "cart.empty", "{rec}");
+    assert_eq!(rec["severityNumber"], 13, "{rec}");
+    run.shutdown().await;
+}

@@ -255,6 +255,7 @@ pub fn traces(request: &ExportTraceServiceRequest) -> Converted {
                         span.dropped_events_count,
                         span.dropped_links_count,
                     ],
+                    severity_text: String::new(),
                 });
             }
         }
@@ -347,6 +348,7 @@ pub fn logs(request: &ExportLogsServiceRequest) -> Converted {
                     events: "[]".to_owned(),
                     links: "[]".to_owned(),
                     dropped: [log.dropped_attributes_count, 0, 0],
+                    severity_text: log.severity_text.clone(),
                 });
             }
         }

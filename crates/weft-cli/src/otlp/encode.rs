@@ -138,7 +138,7 @@ fn to_log(row: &SpanRow) -> LogRecord {
             .level_num
             .and_then(|l| i32::try_from(l).ok())
             .unwrap_or(0),
-        severity_text: String::new(),
+        severity_text: row.severity_text.clone(),
         body: row.msg.as_ref().map(|m| AnyValue {
             value: Some(any_value::Value::StringValue(m.clone())),
         }),
@@ -155,7 +155,10 @@ fn to_log(row: &SpanRow) -> LogRecord {
         } else {
             row.span_id.0.to_vec()
         },
-        event_name: if row.name == "log" {
+        // The stored name is the event name, else the severity text, else "log" (see
+        // convert::logs); only a real event name goes back (one spelled exactly like the
+        // severity text cannot be told apart and is dropped).
+        event_name: if row.name == "log" || row.name == row.severity_text {
             String::new()
         } else {
             row.name.clone()

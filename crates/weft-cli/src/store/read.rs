@@ -162,7 +162,7 @@ fn span_id(raw: Option<Vec<u8>>) -> Option<SpanId> {
 /// Every record of a trace, in start order.
 pub fn trace_rows(conn: &Connection, id: TraceId) -> Result<Vec<SpanRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, trace_id, span_id, parent_span_id, signal, name, msg, span_type, level_num, pending_parent_id, kind, start_ns, end_ns, status_code, status_message, flags, trace_state, service, resource_id, scope_name, scope_version, attributes, events, links, dropped_attributes, dropped_events, dropped_links FROM spans WHERE trace_id = ?1",
+        "SELECT id, trace_id, span_id, parent_span_id, signal, name, msg, span_type, level_num, pending_parent_id, kind, start_ns, end_ns, status_code, status_message, flags, trace_state, service, resource_id, scope_name, scope_version, attributes, events, links, dropped_attributes, dropped_events, dropped_links, severity_text FROM spans WHERE trace_id = ?1",
     )?;
     let rows = stmt.query_map(params![&id.0[..]], |r| {
         Ok(SpanRow {
@@ -195,6 +195,7 @@ pub fn trace_rows(conn: &Connection, id: TraceId) -> Result<Vec<SpanRow>, StoreE
             events: r.get(22)?,
             links: r.get(23)?,
             dropped: [r.get(24)?, r.get(25)?, r.get(26)?],
+            severity_text: r.get(27)?,
         })
     })?;
     let mut rows: Vec<SpanRow> = rows.collect::<Result<_, _>>()?;

@@ -67,6 +67,8 @@ pub struct SpanRow {
     pub links: String,
     /// Dropped attribute, event and link counts.
     pub dropped: [u32; 3],
+    /// An OTLP log record's `severity_text` (empty for spans).
+    pub severity_text: String,
 }
 
 impl SpanRow {

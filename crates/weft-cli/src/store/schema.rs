@@ -14,7 +14,8 @@ use super::StoreError;
 ///
 /// History:
 /// - 1: resources, spans (with Logfire columns and the identity index), traces, trace_services.
-pub const SCHEMA_VERSION: i32 = 1;
+/// - 2: `spans.severity_text`, so a log's severity text survives beside its event name.
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// The schema files in the order they apply.
 pub const SCHEMA_SQL: &[(&str, &str)] = &[

@@ -45,7 +45,7 @@ fn root_rank(row: &SpanRow) -> Option<i64> {
     Some(if row.parent_span_id.is_none() { 2 } else { 0 })
 }
 
-const INSERT_SPAN: &str = "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, signal, name, msg, span_type, level_num, pending_parent_id, kind, start_ns, end_ns, status_code, status_message, flags, trace_state, service, resource_id, scope_name, scope_version, attributes, events, links, dropped_attributes, dropped_events, dropped_links) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)";
+const INSERT_SPAN: &str = "INSERT OR IGNORE INTO spans (trace_id, span_id, parent_span_id, signal, name, msg, span_type, level_num, pending_parent_id, kind, start_ns, end_ns, status_code, status_message, flags, trace_state, service, resource_id, scope_name, scope_version, attributes, events, links, dropped_attributes, dropped_events, dropped_links, severity_text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)";
 
 // SQLite evaluates every SET expression against the old row, so the CASEs may all read root_rank.
 const UPSERT_TRACE: &str = "INSERT INTO traces (trace_id, start_ns, end_ns, span_count, error_count, root_name, root_service, root_rank, root_start, updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -132,6 +132,7 @@ impl Writer {
                     row.dropped[0],
                     row.dropped[1],
                     row.dropped[2],
+                    row.severity_text,
                 ])?;
                 if n == 0 || row.trace_id.is_zero() {
                     stored += n;

@@ -28,7 +28,8 @@ CREATE TABLE spans (
     links              TEXT    NOT NULL, -- JSON array
     dropped_attributes INTEGER NOT NULL,
     dropped_events     INTEGER NOT NULL,
-    dropped_links      INTEGER NOT NULL
+    dropped_links      INTEGER NOT NULL,
+    severity_text      TEXT    NOT NULL  -- a log record's severity text ('' for spans)
 );
 -- Also makes a retried export idempotent: the same record sent twice is stored once,
 -- while two different spans sharing an id (a bug the viewer diagnoses) are both kept.
