@@ -44,6 +44,14 @@ pub(crate) struct StartArgs {
     pub(crate) scope: Cow<'static, str>,
 }
 
+/// The parent span in `cx`, the instance that records there, and the caller's context
+/// a `distributed_tracing = Deny` extraction kept out, if this span is the first under it.
+fn parent_in(cx: &Context) -> (SpanContext, Option<Pipeline>, Option<SpanContext>) {
+    let parent = cx.span().span_context().clone();
+    let denied = weft_context::propagation::denied_parent_for(cx, &parent).cloned();
+    (parent, Pipeline::for_context(cx), denied)
+}
+
 /// The level a span is filtered at when none is given: Logfire's spans are `info`.
 const DEFAULT_SPAN_LEVEL: Level = Level::Info;
 
@@ -82,11 +90,9 @@ impl Span {
         if crate::suppress::is_suppressed() {
             return Span::none();
         }
-        let (parent, pipeline) = match &args.parent {
-            Some(cx) => (cx.span().span_context().clone(), Pipeline::for_context(cx)),
-            None => Context::map_current(|cx| {
-                (cx.span().span_context().clone(), Pipeline::for_context(cx))
-            }),
+        let (parent, pipeline, denied) = match &args.parent {
+            Some(cx) => parent_in(cx),
+            None => Context::map_current(parent_in),
         };
         let Some(pipeline) = pipeline else {
             // Not configured: no recording, but a real context so propagation still works.
@@ -106,7 +112,11 @@ impl Span {
         let (trace_id, span_id) = pipeline.new_ids(parent_valid.then(|| parent.trace_id()));
         let sampled = pipeline.0.sampler.should_sample(&parent, trace_id);
         let (flags, state) = if parent_valid {
-            (parent.trace_flags(), parent.trace_state().clone())
+            // Flags a future version defines are not ours to pass on (W3C: "vendors
+            // MUST set those to zero"); sampled and random-trace-id are.
+            let known =
+                parent.trace_flags().to_u8() & (TraceFlags::SAMPLED.to_u8() | RANDOM_TRACE_ID_FLAG);
+            (TraceFlags::new(known), parent.trace_state().clone())
         } else if pipeline.0.ids.is_random() {
             (TraceFlags::new(RANDOM_TRACE_ID_FLAG), TraceState::NONE)
         } else {
@@ -118,6 +128,20 @@ impl Span {
                 cx: Some(cx),
                 rec: None,
             };
+        }
+        let mut links = args.links;
+        if let Some(remote) = denied {
+            // The caller's context that the policy kept out: a link, once (server
+            // middleware may have recorded it already).
+            if !links.iter().any(|l| l.span_context == remote) {
+                links.push(SpanLink {
+                    span_context: remote,
+                    attributes: vec![(
+                        Cow::Borrowed(weft_context::propagation::LINK_REASON_ATTRIBUTE),
+                        Value::Str(Cow::Borrowed(weft_context::propagation::LINK_REASON_DENIED)),
+                    )],
+                });
+            }
         }
         let start_ns = pipeline.now_ns();
         pipeline.send_start(SpanRecord {
@@ -133,7 +157,7 @@ impl Span {
             end_ns: start_ns,
             attributes: args.attributes,
             events: Vec::new(),
-            links: args.links,
+            links,
             status: Status::Unset,
             code: args.code,
             thread: ThreadInfo::current(),

@@ -34,8 +34,8 @@ pub use carrier::{Carrier, CarrierIter};
 pub use new_root::preserve_on_new_root;
 pub use policy::{
     DistributedTracing, Extraction, LINK_REASON_ATTRIBUTE, LINK_REASON_DENIED, PolicyError,
-    WARNING_MESSAGE, extract_third_party, extracted_link, parse_env_value, policy, set_policy,
-    set_warning_sink,
+    WARNING_MESSAGE, denied_parent_for, extract_third_party, extracted_link, parse_env_value,
+    policy, set_policy, set_warning_sink,
 };
 pub use propagator::WeftPropagator;
 pub use traceparent::{TraceparentError, format_traceparent, parse_traceparent};

@@ -20,8 +20,13 @@
 //!   warns only when a valid `traceparent` was extracted.
 //! - **Deny keeps the evidence.** Logfire's `False` drops the extracted span context.
 //!   weft keeps the local parent too, but returns the remote one as a span link
-//!   ([`Extraction::link`], or [`extracted_link`] after the propagator), which server
-//!   middleware records with [`LINK_REASON_ATTRIBUTE`] = [`LINK_REASON_DENIED`].
+//!   ([`Extraction::link`], or [`extracted_link`] after the propagator), which the
+//!   next span records with [`LINK_REASON_ATTRIBUTE`] = [`LINK_REASON_DENIED`]
+//!   (weft's spans find it with [`denied_parent_for`]).
+//! - **Deny extracts no baggage.** Logfire's `False` still applies the caller's
+//!   baggage. A public service's caller is a stranger: its baggage would reach the
+//!   handler and be injected into every downstream request, so weft keeps the local
+//!   baggage instead.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -29,7 +34,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use opentelemetry::Context;
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::propagation::Extractor;
-use opentelemetry::trace::{SpanContext, TraceContextExt};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt};
 
 use super::attach::AttachGuard;
 use super::new_root;
@@ -189,11 +194,29 @@ pub fn extract_third_party(carrier: &(impl Extractor + ?Sized)) -> Extraction {
 /// The remote parent that [`WeftPropagator`](super::WeftPropagator) kept out under
 /// [`DistributedTracing::Deny`], stored in the context it returned.
 pub fn extracted_link(cx: &Context) -> Option<&SpanContext> {
-    cx.get::<DeniedParent>().map(|denied| &denied.0)
+    cx.get::<DeniedParent>().map(|denied| &denied.remote)
 }
 
+/// The remote parent kept out under [`DistributedTracing::Deny`] that a span starting
+/// in `cx` as a child of `parent` must record as a link: only a span started directly
+/// under the context the extraction happened in (its children are linked through it).
+/// SDKs call this when they start a span, so a denied context is kept whichever way it
+/// was extracted (server middleware, `attach_context_with(.., third_party())`, or the
+/// global propagator).
+pub fn denied_parent_for<'a>(cx: &'a Context, parent: &SpanContext) -> Option<&'a SpanContext> {
+    cx.get::<DeniedParent>()
+        .filter(|denied| denied.over == parent.span_id())
+        .map(|denied| &denied.remote)
+}
+
+/// Stored in the context a Deny extraction returns.
 #[derive(Debug)]
-struct DeniedParent(SpanContext);
+struct DeniedParent {
+    /// The caller's span context, kept out.
+    remote: SpanContext,
+    /// The local span that stayed the parent (`SpanId::INVALID` for a new root).
+    over: SpanId,
+}
 
 /// What a header the carrier lacks means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -234,7 +257,12 @@ fn resolve(
     } = carried;
     let (cx, link) = match span_context {
         Some(remote) if mode == DistributedTracing::Deny => {
-            (base.with_value(DeniedParent(remote.clone())), Some(remote))
+            let over = base.span().span_context().span_id();
+            let denied = DeniedParent {
+                remote: remote.clone(),
+                over,
+            };
+            (base.with_value(denied), Some(remote))
         }
         Some(remote) => (base.with_remote_span_context(remote), None),
         None if mode == DistributedTracing::Deny || absent == Absent::KeepBase => {
@@ -245,6 +273,9 @@ fn resolve(
         None => (base.clone(), None),
     };
     let cx = match baggage {
+        // Nothing of a stranger's is extracted under Deny, baggage included: applied,
+        // it would reach the handler and be injected into every downstream call.
+        _ if mode == DistributedTracing::Deny => cx,
         Some(baggage) => cx.with_baggage(baggage),
         None if absent == Absent::KeepBase || cx.baggage().is_empty() => cx,
         None => cx.with_cleared_baggage(),

@@ -25,6 +25,12 @@ impl ConfigBuilder {
         if !self.local && Pipeline::global().is_some() {
             return Err(ConfigureError::AlreadyConfigured);
         }
+        if let (true, Some(policy)) = (self.local, self.distributed_tracing) {
+            // The policy governs the process's propagator and every integration, so
+            // a local instance that asks for one sets it for the process rather than
+            // have it silently ignored.
+            weft_context::propagation::set_policy(policy);
+        }
         let resource = resource(&settings);
         let mut exporters: Vec<(String, Box<dyn SpanExporter>)> = Vec::new();
         if settings.console {

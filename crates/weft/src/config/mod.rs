@@ -148,6 +148,9 @@ impl ConfigBuilder {
 
     /// Whether third-party context (server middleware, the OpenTelemetry global
     /// propagator) is trusted (env `LOGFIRE_DISTRIBUTED_TRACING`; default warn).
+    ///
+    /// The policy is process-wide, like the propagator it governs: on a
+    /// [`local`](Self::local) instance, setting it here sets it for the process.
     pub fn distributed_tracing(mut self, policy: DistributedTracing) -> Self {
         self.distributed_tracing = Some(policy);
         self
