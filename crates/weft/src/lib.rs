@@ -82,6 +82,9 @@ pub use weft_macros::instrument;
 
 /// The OpenTelemetry API weft is built on, re-exported so you never match versions by hand.
 pub use opentelemetry;
+/// The context weft keeps the current span in: `weft::Context::current().wrap(f)`
+/// (with [`follow::ContextExt`] in scope) carries it into any executor.
+pub use opentelemetry::Context;
 /// The `tracing` crate weft reads from, re-exported for the same reason.
 pub use tracing;
 

@@ -40,7 +40,7 @@ pub(crate) fn emit(args: LogArgs) {
     let parent_valid = parent.is_valid();
     let (trace_id, span_id) = pipeline.new_ids(parent_valid.then(|| parent.trace_id()));
     // Logs under an unsampled span are not exported either.
-    if !pipeline.0.sampler.should_sample(&parent, trace_id) {
+    if !pipeline.0.sampler.records || !pipeline.0.sampler.should_sample(&parent, trace_id) {
         return;
     }
     let (flags, state) = if parent_valid {

@@ -23,6 +23,9 @@ pub(crate) enum RootSampler {
 pub(crate) struct Sampler {
     pub(crate) parent_based: bool,
     pub(crate) root: RootSampler,
+    /// `false` under `OTEL_SDK_DISABLED`: the sampled bit is still decided (and
+    /// propagated, so downstream services keep sampling), but nothing is recorded.
+    pub(crate) records: bool,
 }
 
 impl Default for Sampler {
@@ -30,16 +33,19 @@ impl Default for Sampler {
         Sampler {
             parent_based: true,
             root: RootSampler::AlwaysOn,
+            records: true,
         }
     }
 }
 
 impl Sampler {
-    /// Samples nothing (`OTEL_SDK_DISABLED`).
-    pub(crate) fn never() -> Sampler {
+    /// Records nothing, yet passes the parent's sampled bit on (`OTEL_SDK_DISABLED`),
+    /// as an OpenTelemetry API with no SDK would: a disabled service in the middle of
+    /// a request must not unsample the services after it.
+    pub(crate) fn disabled() -> Sampler {
         Sampler {
-            parent_based: false,
-            root: RootSampler::AlwaysOff,
+            records: false,
+            ..Sampler::default()
         }
     }
 
@@ -96,8 +102,8 @@ mod tests {
     #[test]
     fn children_follow_the_parent_flag() {
         let never = Sampler {
-            parent_based: true,
             root: RootSampler::AlwaysOff,
+            ..Sampler::default()
         };
         assert!(never.should_sample(&parent(true), TraceId::from(7u128)));
         let always = Sampler::default();
@@ -107,8 +113,8 @@ mod tests {
     #[test]
     fn ratio_keeps_about_its_share_of_roots() {
         let s = Sampler {
-            parent_based: true,
             root: RootSampler::Ratio(0.25),
+            ..Sampler::default()
         };
         let ids = crate::ids::IdSource::Random;
         let kept = (0..20_000)

@@ -123,7 +123,7 @@ impl Span {
             (TraceFlags::default(), TraceState::NONE)
         };
         let cx = SpanContext::new(trace_id, span_id, flags.with_sampled(sampled), false, state);
-        if !sampled {
+        if !sampled || !pipeline.0.sampler.records {
             return Span {
                 cx: Some(cx),
                 rec: None,

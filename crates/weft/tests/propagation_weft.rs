@@ -242,3 +242,42 @@ fn the_manual_propagation_example_prints_the_carrier_and_the_tree() {
         "the log is indented under parent: {stdout}"
     );
 }
+
+/// `OTEL_SDK_DISABLED=true`: nothing is recorded, but the sampled bit passes through,
+/// so a disabled service does not unsample the services it calls.
+#[test]
+fn a_disabled_sdk_records_nothing_and_keeps_the_sampled_bit() {
+    let memory = MemoryExporter::default();
+    let weft = weft::configure()
+        .local()
+        .console(false)
+        .no_default_exporter()
+        .env([("OTEL_SDK_DISABLED", "true")])
+        .exporter(memory.clone())
+        .finish()
+        .unwrap();
+    let carriers = weft.in_scope(|| {
+        let attached = weft::attach_context(&Carrier::from_iter([(
+            "traceparent",
+            format!("00-{TID}-{SID}-01"),
+        )]));
+        let under_parent = {
+            let _span = weft::span!("disabled child").entered();
+            weft::info!("disabled log");
+            weft::get_context().to_string()
+        };
+        drop(attached);
+        let _root = weft::span!("disabled root").entered();
+        (under_parent, weft::get_context().to_string())
+    });
+    assert!(weft.force_flush());
+    assert!(memory.records().is_empty(), "{:#?}", memory.records());
+    let (under_parent, root) = carriers;
+    assert!(
+        under_parent.contains(TID)
+            && !under_parent.contains(SID)
+            && under_parent.ends_with("-01'}"),
+        "{under_parent}"
+    );
+    assert!(root.ends_with("-01'}") || root.ends_with("-03'}"), "{root}");
+}

@@ -88,7 +88,7 @@ impl ConfigBuilder {
                 Clock::System
             },
             sampler: if settings.disabled {
-                crate::sampler::Sampler::never()
+                crate::sampler::Sampler::disabled()
             } else {
                 settings.sampler()
             },

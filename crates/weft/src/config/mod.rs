@@ -225,8 +225,11 @@ impl ConfigBuilder {
         self
     }
 
-    /// In a child process started with [`crate::process::CommandExt`], make
-    /// every root span a child of the parent's span read from `TRACEPARENT` (default on).
+    /// In a child process started with [`crate::process::CommandExt`], make the
+    /// parent's context (`TRACEPARENT`, `TRACESTATE`, `BAGGAGE`) this process's base
+    /// context: attached on the configuring thread, the parent of root spans
+    /// elsewhere, and passed on to grandchildren (default on). `false` ignores the
+    /// variables.
     pub fn attach_from_env(mut self, on: bool) -> Self {
         self.attach_from_env = Some(on);
         self

@@ -75,6 +75,7 @@ impl Settings {
         Sampler {
             parent_based: self.parent_based,
             root,
+            records: true,
         }
     }
 }
