@@ -1,5 +1,7 @@
 //! gRPC over real loopback: a tonic server behind the tower layer, a tonic client
-//! behind `ClientLayer` (opentelemetry-proto's generated `TraceService`, no codegen).
+//! behind `ClientLayer` (opentelemetry-proto's generated `TraceService`, no codegen);
+//! the policy checks of `http_support.rs` with the context in the call's metadata.
+//! The policy is process-wide: every test here holds `POLICY_LOCK`.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 #[path = "http_support.rs"]
@@ -40,8 +42,67 @@ impl TraceService for Collector {
     }
 }
 
+/// Answers every export; keeps what [`policy_handler`] answered.
+#[derive(Default, Clone)]
+struct PolicyCollector(Arc<Mutex<String>>);
+
+#[tonic::async_trait]
+impl TraceService for PolicyCollector {
+    async fn export(
+        &self,
+        _request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        *self.0.lock().unwrap() = policy_handler();
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_policy_and_malformed_metadata() {
+    let slot = cx_slot();
+    let collector = PolicyCollector::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tonic::transport::Server::builder()
+        .layer(SlotLayer(slot.clone()))
+        .layer(ServerLayer::new())
+        .add_service(TraceServiceServer::new(collector.clone()))
+        .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener));
+    tokio::spawn(server);
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    PolicyTarget {
+        slot,
+        server_span: "opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        send: Box::new(move |headers| {
+            // A plain client (no `ClientLayer`): the test is the third party.
+            let mut client = TraceServiceClient::new(channel.clone());
+            let answer = collector.0.clone();
+            Box::pin(async move {
+                let mut request = tonic::Request::new(ExportTraceServiceRequest {
+                    resource_spans: vec![ResourceSpans::default()],
+                });
+                for (name, value) in headers {
+                    request.metadata_mut().append(
+                        name,
+                        tonic::metadata::MetadataValue::try_from(value).unwrap(),
+                    );
+                }
+                client.export(request).await.unwrap();
+                answer.lock().unwrap().clone()
+            })
+        }),
+    }
+    .check_every_policy()
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tonic_client_and_server_form_one_tree() {
+    let _policy = with_policy(weft::DistributedTracing::Allow).await;
     let (weft, memory) = local();
     let collector = Collector::default();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

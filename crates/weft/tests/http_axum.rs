@@ -248,3 +248,51 @@ async fn inject_context_sets_the_current_span() {
         "replaced, not appended"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_fails_its_span() {
+    let (weft, memory) = local();
+    let app = Router::new()
+        .route(
+            "/panic",
+            get(|| async {
+                weft::info!("about to panic");
+                if std::hint::black_box(true) {
+                    panic!("the handler gave up");
+                }
+                "unreachable"
+            }),
+        )
+        .layer(ServerLayer::new())
+        .layer(InCxLayer(weft.context()));
+    let addr = serve_axum(app).await;
+    // No catch-panic layer: the panic ends the connection's task, so the client sees
+    // the connection close. The span must still say what happened.
+    let resp = reqwest::Client::new()
+        .get(format!("http://{addr}/panic"))
+        .send()
+        .await;
+    assert!(resp.is_err(), "{resp:?}");
+
+    let spans = wait_for(&weft, &memory, 2).await;
+    assert_eq!(
+        tree(&spans),
+        "GET /panic (server, weft)\n  about to panic (internal, weft)\n"
+    );
+    let server = find(&spans, "GET /panic");
+    assert_eq!(
+        server.status,
+        weft::export::Status::Error("panicked: the handler gave up".into())
+    );
+    assert_eq!(attr(server, "error.type"), "panic");
+    assert_eq!(attr(server, "http.response.status_code"), "<none>");
+    assert_eq!(server.level, Some(weft::Level::Error));
+
+    // The server still serves: only that connection's task ended.
+    let again = reqwest::Client::new()
+        .get(format!("http://{addr}/panic"))
+        .send()
+        .await;
+    assert!(again.is_err());
+    assert_eq!(wait_for(&weft, &memory, 4).await.len(), 4);
+}

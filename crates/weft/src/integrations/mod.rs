@@ -4,6 +4,8 @@
 //! - [`tower::ServerLayer`] (feature `tower`): one SERVER span per request, for axum,
 //!   hyper and tonic servers. The caller's `traceparent`/`tracestate`/`baggage` are
 //!   extracted under the [`distributed_tracing`](crate::DistributedTracing) policy.
+//! - [`actix_web::ServerMiddleware`] (feature `actix-web`): the same for actix-web
+//!   servers, with span names from the matched resource pattern.
 //! - [`reqwest::ClientMiddleware`] (feature `reqwest`): one CLIENT span per request
 //!   sent through `reqwest-middleware`, its context injected into the headers.
 //! - [`tonic::ClientLayer`] (feature `tonic`): the same for tonic channels.
@@ -12,9 +14,13 @@
 //!
 //! The guide is `docs/http.md`.
 
+#[cfg(feature = "actix-web")]
+pub mod actix_web;
 mod header;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
+#[cfg(any(feature = "tower", feature = "actix-web"))]
+mod server;
 #[cfg(feature = "tonic")]
 pub mod tonic;
 #[cfg(feature = "tower")]
@@ -65,28 +71,27 @@ pub(crate) fn start_span(
 }
 
 /// HTTP methods as OpenTelemetry's semantic conventions know them; anything else is
-/// `_OTHER`, so a caller cannot make span names of its choosing.
-pub(crate) fn known_method(method: &http::Method) -> Option<&'static str> {
-    Some(match *method {
-        http::Method::GET => "GET",
-        http::Method::POST => "POST",
-        http::Method::PUT => "PUT",
-        http::Method::DELETE => "DELETE",
-        http::Method::HEAD => "HEAD",
-        http::Method::OPTIONS => "OPTIONS",
-        http::Method::PATCH => "PATCH",
-        http::Method::CONNECT => "CONNECT",
-        http::Method::TRACE => "TRACE",
+/// `_OTHER`, so a caller cannot make span names of its choosing. Methods are
+/// case-sensitive (RFC 9110 §9.1): `get` is not `GET`. A string, not `http::Method`,
+/// so frameworks on another `http` version (actix-web) share it.
+pub(crate) fn known_method(method: &str) -> Option<&'static str> {
+    Some(match method {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        "PATCH" => "PATCH",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
         _ => return None,
     })
 }
 
 /// `http.request.method` (and `http.request.method_original` for an unknown method),
 /// and the method part of the span name.
-pub(crate) fn method_attributes(
-    method: &http::Method,
-    attributes: &mut Vec<Attribute>,
-) -> &'static str {
+pub(crate) fn method_attributes(method: &str, attributes: &mut Vec<Attribute>) -> &'static str {
     match known_method(method) {
         Some(known) => {
             attributes.push(("http.request.method".into(), known.into()));
@@ -96,7 +101,7 @@ pub(crate) fn method_attributes(
             attributes.push(("http.request.method".into(), "_OTHER".into()));
             attributes.push((
                 "http.request.method_original".into(),
-                method.as_str().to_owned().into(),
+                method.to_owned().into(),
             ));
             "HTTP"
         }
@@ -104,7 +109,7 @@ pub(crate) fn method_attributes(
 }
 
 /// `/package.Service/Method` → (`package.Service`, `Method`), when the path has that shape.
-#[cfg(feature = "tower")]
+#[cfg(any(feature = "tower", feature = "actix-web"))]
 pub(crate) fn grpc_path(path: &str) -> Option<(&str, &str)> {
     // Names come from the caller: bound them so a bad client cannot flood span names
     // with junk (tonic answers UNIMPLEMENTED for unknown paths anyway).
@@ -147,7 +152,7 @@ mod tests {
     use super::*;
 
     #[test]
-    #[cfg(feature = "tower")]
+    #[cfg(any(feature = "tower", feature = "actix-web"))]
     fn grpc_paths() {
         assert_eq!(
             grpc_path("/grpc.health.v1.Health/Check"),
@@ -162,9 +167,13 @@ mod tests {
     #[test]
     fn methods() {
         let mut attrs = Vec::new();
-        assert_eq!(method_attributes(&http::Method::GET, &mut attrs), "GET");
-        let odd = http::Method::from_bytes(b"BREW").ok();
-        assert_eq!(odd.map(|m| method_attributes(&m, &mut attrs)), Some("HTTP"));
-        assert_eq!(attrs.len(), 3);
+        assert_eq!(method_attributes("GET", &mut attrs), "GET");
+        assert_eq!(method_attributes("BREW", &mut attrs), "HTTP");
+        assert_eq!(
+            method_attributes("get", &mut attrs),
+            "HTTP",
+            "case-sensitive"
+        );
+        assert_eq!(attrs.len(), 5);
     }
 }

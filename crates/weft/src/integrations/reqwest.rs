@@ -47,7 +47,7 @@ impl Middleware for ClientMiddleware {
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
         let mut attributes = Vec::with_capacity(6);
-        let name = method_attributes(req.method(), &mut attributes);
+        let name = method_attributes(req.method().as_str(), &mut attributes);
         url_attributes(req.url(), &mut attributes);
         let Started { span, cx } = super::start_span(
             Cow::Borrowed(name),

@@ -1,11 +1,12 @@
 //! The response body: the span ends when it has been sent, or dropped; gRPC trailers
 //! give the status.
 
-use super::future::Side;
 use crate::integrations::Started;
+use crate::integrations::server::{Side, record_panic};
 use crate::span::Span;
 use http::HeaderMap;
 use http_body::{Body, Frame, SizeHint};
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
@@ -55,7 +56,18 @@ impl<B: Body> Body for TracedBody<B> {
         let this = self.project();
         let polled = {
             let _attached = this.finish.as_ref().map(|f| f.started.cx.clone().attach());
-            this.inner.poll_frame(cx)
+            let mut inner = this.inner;
+            // A streaming body can panic too: record it, end the span, let it go on.
+            match catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll_frame(cx))) {
+                Ok(polled) => polled,
+                Err(payload) => {
+                    if let Some(finish) = this.finish.take() {
+                        record_panic(&finish.started.span, &*payload);
+                        drop(finish);
+                    }
+                    resume_unwind(payload)
+                }
+            }
         };
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {

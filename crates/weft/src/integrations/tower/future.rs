@@ -1,39 +1,15 @@
-//! The response future: polled with the request's span current; records the status.
+//! The response future: polled with the request's span current; records the status,
+//! and a panic of the inner service.
 
 use super::body::{Finish, TracedBody};
-use crate::integrations::{Started, grpc_code_is_server_error};
+use crate::integrations::Started;
+use crate::integrations::server::{Side, record_panic, record_status};
 use crate::span::Span;
 use http::Response;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
-
-/// Which end of the call the span is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Side {
-    Server,
-    #[cfg_attr(not(feature = "tonic"), allow(dead_code))]
-    Client,
-}
-
-impl Side {
-    /// Whether an HTTP status marks the span failed: 5xx on a server (the client's
-    /// mistakes are not the server's), 4xx and 5xx on a client.
-    fn http_error(self, status: u16) -> bool {
-        match self {
-            Side::Server => status >= 500,
-            Side::Client => status >= 400,
-        }
-    }
-
-    /// Whether a gRPC status code marks the span failed.
-    pub(crate) fn grpc_error(self, code: i64) -> bool {
-        match self {
-            Side::Server => grpc_code_is_server_error(code),
-            Side::Client => code != 0,
-        }
-    }
-}
 
 pin_project_lite::pin_project! {
     /// The future of a traced service: see [`ServerLayer`](super::ServerLayer).
@@ -79,9 +55,21 @@ where
             // Attached at every poll, on whatever thread polls: the handler's work is
             // the span's child.
             let _attached = this.state.as_ref().map(|s| s.started.cx.clone().attach());
-            match this.inner.poll(cx) {
-                Poll::Ready(result) => result,
-                Poll::Pending => return Poll::Pending,
+            let mut inner = this.inner;
+            // Caught only to record it: the panic resumes at once, so whatever the
+            // caller relies on (a catch-panic layer, the task aborting) still happens.
+            // The future is never polled again after it panicked.
+            match catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx))) {
+                Ok(Poll::Ready(result)) => result,
+                Ok(Poll::Pending) => return Poll::Pending,
+                Err(payload) => {
+                    if let Some(state) = this.state.take() {
+                        record_panic(&state.started.span, &*payload);
+                        // Ends the span now, not during the unwinding.
+                        drop(state);
+                    }
+                    resume_unwind(payload)
+                }
             }
         };
         let Some(State {
@@ -116,12 +104,7 @@ where
 }
 
 fn record_response<RB>(span: &Span, side: Side, grpc: bool, resp: &Response<RB>) {
-    let status = resp.status().as_u16();
-    span.set_value("http.response.status_code".into(), status.into());
-    if side.http_error(status) {
-        span.set_value("error.type".into(), status.to_string().into());
-        span.set_error(format!("HTTP {status}"));
-    }
+    record_status(span, side, resp.status().as_u16());
     if grpc {
         // A trailers-only response carries grpc-status in its headers.
         super::body::record_grpc_status(span, side, resp.headers());

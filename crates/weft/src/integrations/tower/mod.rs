@@ -10,7 +10,9 @@
 //! is served as usual.
 //!
 //! The handler runs with the span current, so its spans, logs and `tracing` spans are
-//! children. The span ends when the response body has been sent (or dropped).
+//! children. The span ends when the response body has been sent (or dropped). A
+//! handler that panics leaves the span failed (`error.type = panic`) before the panic
+//! goes on to whatever catches it.
 
 mod body;
 mod future;
@@ -19,18 +21,13 @@ mod request;
 pub use body::TracedBody;
 pub use future::ResponseFuture;
 
+#[cfg(feature = "tonic")]
 use super::Started;
-use crate::pipeline::ScopedPipeline;
-use crate::record::SpanLink;
-use future::Side;
+use super::server::{Side, start_server_span};
 use http::{Request, Response};
-use opentelemetry::Context;
-use opentelemetry::trace::SpanKind;
 use std::task::{Context as TaskContext, Poll};
 use tower::{Layer, Service};
-use weft_context::propagation::{
-    Carrier, LINK_REASON_ATTRIBUTE, LINK_REASON_DENIED, extract_third_party,
-};
+use weft_context::propagation::Carrier;
 
 /// Traces every request a server handles. See the [module docs](self).
 ///
@@ -82,49 +79,17 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let described = request::describe_server(&req);
-        let started = start_server_span(&req, described.name, described.attributes);
+        let route = request::matched_path(&req);
+        let info = request::describe_server(&req, route.as_deref());
+        let grpc = info.grpc;
+        let carrier = Carrier::from_header_map(req.headers());
+        let started = start_server_span(&carrier, &info, "weft::integrations::tower");
         let future = {
             let _attached = started.cx.clone().attach();
             self.inner.call(req)
         };
-        ResponseFuture::new(future, started, Side::Server, described.grpc)
+        ResponseFuture::new(future, started, Side::Server, grpc)
     }
-}
-
-/// Extracts the caller's context under the policy and starts the SERVER span in it.
-fn start_server_span<B>(
-    req: &Request<B>,
-    name: std::borrow::Cow<'static, str>,
-    attributes: Vec<crate::record::Attribute>,
-) -> Started {
-    let carrier = Carrier::from_header_map(req.headers());
-    // A new root drops the ambient context's values; keep the weft instance a test or
-    // a non-global setup made current, so the span still records there.
-    let scoped = Context::map_current(|cx| cx.get::<ScopedPipeline>().cloned());
-    let extraction = extract_third_party(&carrier);
-    let mut parent = extraction.context;
-    if let Some(scoped) = scoped {
-        if parent.get::<ScopedPipeline>().is_none() {
-            parent = parent.with_value(scoped);
-        }
-    }
-    let links = extraction
-        .link
-        .map(|span_context| SpanLink {
-            span_context,
-            attributes: vec![(LINK_REASON_ATTRIBUTE.into(), LINK_REASON_DENIED.into())],
-        })
-        .into_iter()
-        .collect();
-    super::start_span(
-        name,
-        SpanKind::Server,
-        attributes,
-        links,
-        Some(parent),
-        "weft::integrations::tower",
-    )
 }
 
 /// The response future of a traced gRPC client call.
