@@ -47,13 +47,7 @@ impl Weft {
     /// async code use [`Weft::force_flush_async`].
     pub fn force_flush(&self) -> bool {
         let (tx, rx) = std::sync::mpsc::channel();
-        if self
-            .pipeline
-            .0
-            .control
-            .send(Control::Flush(Reply::Sync(tx)))
-            .is_err()
-        {
+        if !self.pipeline.control(Control::Flush(Reply::Sync(tx))) {
             return false;
         }
         rx.recv_timeout(self.settings.export_timeout + SHUTDOWN_WAIT)
@@ -63,13 +57,7 @@ impl Weft {
     /// [`Weft::force_flush`] for async code: awaits without blocking the runtime.
     pub async fn force_flush_async(&self) -> bool {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        if self
-            .pipeline
-            .0
-            .control
-            .send(Control::Flush(Reply::Async(tx)))
-            .is_err()
-        {
+        if !self.pipeline.control(Control::Flush(Reply::Async(tx))) {
             return false;
         }
         rx.await.is_ok()
@@ -82,13 +70,7 @@ impl Weft {
             return;
         }
         let (tx, rx) = std::sync::mpsc::channel();
-        if self
-            .pipeline
-            .0
-            .control
-            .send(Control::Shutdown(Reply::Sync(tx)))
-            .is_ok()
-        {
+        if self.pipeline.control(Control::Shutdown(Reply::Sync(tx))) {
             let _ = rx.recv_timeout(self.settings.export_timeout + SHUTDOWN_WAIT);
         }
         let handle = self

@@ -3,7 +3,8 @@
 //!
 //! The caller's side never blocks and never allocates for the queue: `try_send` into a
 //! fixed-size channel, and when it is full the record is dropped and counted (a
-//! warning says so once). The export thread (`export::worker`) does everything else.
+//! warning says so once). The export thread (`export::worker`) does everything else;
+//! it sleeps between batches, and a sender wakes it only when half a batch is queued.
 
 use crate::clock::Clock;
 use crate::export::worker::{Control, Msg};
@@ -16,7 +17,7 @@ use opentelemetry::Context;
 use opentelemetry::trace::{SpanId, TraceId};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, Thread};
 
 /// Shared state of one configured weft instance.
 #[derive(Debug)]
@@ -30,6 +31,12 @@ pub(crate) struct Shared {
     pub(crate) dropped: Arc<AtomicU64>,
     pub(crate) warned_full: AtomicBool,
     pub(crate) worker: Mutex<Option<JoinHandle<()>>>,
+    /// The export thread, unparked when it has work: a full batch, or a control request.
+    pub(crate) worker_thread: Thread,
+    /// Queue length at which a sender wakes the export thread. Below it the thread
+    /// sleeps until its schedule delay: waking it for every record would cost the
+    /// caller a futex wake and, on a small machine, a context switch per span.
+    pub(crate) wake_at: usize,
     pub(crate) shut_down: AtomicBool,
     /// The parent of root spans: the context a parent process passed in `TRACEPARENT`.
     pub(crate) default_parent: Option<opentelemetry::trace::SpanContext>,
@@ -102,7 +109,11 @@ impl Pipeline {
 
     fn send(&self, msg: Msg) {
         match self.0.tx.try_send(msg) {
-            Ok(()) => {}
+            Ok(()) => {
+                if self.0.tx.len() >= self.0.wake_at {
+                    self.0.worker_thread.unpark();
+                }
+            }
             Err(TrySendError::Full(_)) => {
                 let n = self.0.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 if !self.0.warned_full.swap(true, Ordering::Relaxed) {
@@ -113,6 +124,14 @@ impl Pipeline {
                 self.0.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
+    }
+
+    /// Sends a flush or shutdown request and wakes the export thread for it. False if
+    /// the export thread is gone.
+    pub(crate) fn control(&self, request: Control) -> bool {
+        let sent = self.0.control.send(request).is_ok();
+        self.0.worker_thread.unpark();
+        sent
     }
 
     /// Records dropped because the queue was full or the pipeline was shut down.

@@ -97,7 +97,9 @@ impl ConfigBuilder {
             control: control_tx,
             dropped,
             warned_full: AtomicBool::new(false),
+            worker_thread: handle.thread().clone(),
             worker: Mutex::new(Some(handle)),
+            wake_at: (settings.max_batch / 2).clamp(1, settings.max_queue_size.max(1)),
             shut_down: AtomicBool::new(false),
             default_parent,
         }));

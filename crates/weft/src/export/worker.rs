@@ -9,7 +9,7 @@ use super::SpanExporter;
 use crate::ids::pending_span_id;
 use crate::record::{LateFields, SpanRecord, SpanType};
 use crate::value::Value;
-use crossbeam_channel::{Receiver, select};
+use crossbeam_channel::{Receiver, TryRecvError};
 use opentelemetry::trace::{SpanContext, SpanId, TraceId};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -140,36 +140,53 @@ pub(crate) fn spawn(
 }
 
 impl Worker {
+    /// Sleeps until the schedule delay, a sender's wake-up (half a batch queued) or a
+    /// control request, then takes everything queued. Records are not received one by
+    /// one from a blocking `recv`: that would make every send wake this thread.
     fn run(&mut self, rx: &Receiver<Msg>, control: &Receiver<Control>) {
         let mut next_flush = Instant::now() + self.settings.interval;
         loop {
-            let wait = next_flush.saturating_duration_since(Instant::now());
-            select! {
-                recv(rx) -> msg => match msg {
-                    Ok(msg) => {
-                        self.handle(msg);
-                        if self.batch.len() >= self.settings.max_batch {
-                            self.flush();
-                        }
-                    }
-                    Err(_) => return self.finish(rx, None),
-                },
-                recv(control) -> req => match req {
-                    Ok(Control::Flush(reply)) => {
-                        self.drain(rx);
-                        self.flush();
-                        for (_, e) in &mut self.settings.exporters {
-                            let _ = e.force_flush();
-                        }
-                        reply.send();
-                    }
-                    Ok(Control::Shutdown(reply)) => return self.finish(rx, Some(reply)),
-                    Err(_) => return self.finish(rx, None),
-                },
-                default(wait) => {
+            if !self.take_queued(rx) {
+                return self.finish(rx, None);
+            }
+            match control.try_recv() {
+                Ok(Control::Flush(reply)) => {
+                    self.drain(rx);
                     self.flush();
-                    next_flush = Instant::now() + self.settings.interval;
+                    for (_, e) in &mut self.settings.exporters {
+                        let _ = e.force_flush();
+                    }
+                    reply.send();
+                    continue;
                 }
+                Ok(Control::Shutdown(reply)) => return self.finish(rx, Some(reply)),
+                Err(TryRecvError::Disconnected) => return self.finish(rx, None),
+                Err(TryRecvError::Empty) => {}
+            }
+            let now = Instant::now();
+            if now >= next_flush {
+                self.flush();
+                next_flush = now + self.settings.interval;
+            }
+            if rx.is_empty() && control.is_empty() {
+                std::thread::park_timeout(next_flush.saturating_duration_since(Instant::now()));
+            }
+        }
+    }
+
+    /// Handles what is queued now, exporting each full batch. False once every sender
+    /// is gone and the queue is empty.
+    fn take_queued(&mut self, rx: &Receiver<Msg>) -> bool {
+        loop {
+            match rx.try_recv() {
+                Ok(msg) => {
+                    self.handle(msg);
+                    if self.batch.len() >= self.settings.max_batch {
+                        self.flush();
+                    }
+                }
+                Err(TryRecvError::Empty) => return true,
+                Err(TryRecvError::Disconnected) => return false,
             }
         }
     }
