@@ -3,7 +3,9 @@
 //! request is printed from the in-memory exporter.
 //!
 //! `cargo run -p weft --features axum,reqwest --example two_services`
-#![allow(missing_docs)]
+//!
+//! `tests/http_two_services.rs` runs [`run`] and checks the tree.
+#![allow(missing_docs, unreachable_pub)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -29,7 +31,9 @@ fn client() -> reqwest_middleware::ClientWithMiddleware {
         .build()
 }
 
-fn print_tree(records: &[SpanRecord]) {
+/// The tree of `records`, one line per span with its kind and duration.
+pub fn render_tree(records: &[SpanRecord]) -> String {
+    let mut out = String::new();
     let mut children: HashMap<_, Vec<&SpanRecord>> = HashMap::new();
     for r in records {
         children.entry(r.parent_span_id).or_default().push(r);
@@ -38,6 +42,7 @@ fn print_tree(records: &[SpanRecord]) {
         r: &SpanRecord,
         depth: usize,
         children: &HashMap<opentelemetry::trace::SpanId, Vec<&SpanRecord>>,
+        out: &mut String,
     ) {
         let kind = match r.kind {
             SpanKind::Server => "server",
@@ -45,14 +50,15 @@ fn print_tree(records: &[SpanRecord]) {
             _ => "internal",
         };
         let ms = (r.end_ns.saturating_sub(r.start_ns)) as f64 / 1e6;
-        println!("{}{} [{kind}, {ms:.2} ms]", "  ".repeat(depth), r.message());
+        let indent = "  ".repeat(depth);
+        out.push_str(&format!("{indent}{} [{kind}, {ms:.2} ms]\n", r.message()));
         let mut kids = children
             .get(&r.span_context.span_id())
             .cloned()
             .unwrap_or_default();
         kids.sort_by_key(|k| k.start_ns);
         for k in kids {
-            walk(k, depth + 1, children);
+            walk(k, depth + 1, children, out);
         }
     }
     for root in children
@@ -60,12 +66,20 @@ fn print_tree(records: &[SpanRecord]) {
         .cloned()
         .unwrap_or_default()
     {
-        walk(root, 0, &children);
+        walk(root, 0, &children, &mut out);
     }
+    out
 }
 
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// What one run gives: the frontend's answer and every record of the request.
+pub struct Outcome {
+    pub body: String,
+    pub records: Vec<SpanRecord>,
+}
+
+/// Starts both services, sends one request to the frontend, and returns once the
+/// backend's span has been exported. Configures weft's global instance: once per process.
+pub async fn run() -> Result<Outcome, Box<dyn std::error::Error>> {
     let memory = MemoryExporter::default();
     // A global instance: every server task records into it with no extra wiring.
     let weft = weft::configure()
@@ -116,11 +130,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?
         .text()
         .await?;
-    println!("response: {body}\n");
 
-    // The backend's span ends once its body is sent: give it a moment, then flush.
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    weft.force_flush();
-    print_tree(&memory.spans());
+    // The server spans end once their bodies are sent, which can be a moment after the
+    // client has the answer: wait for both.
+    for _ in 0..200 {
+        weft.force_flush();
+        let spans = memory.spans();
+        let ended = |name: &str| spans.iter().any(|r| r.name == name);
+        if ended("GET /checkout") && ended("GET /stock/{sku}") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    Ok(Outcome {
+        body,
+        records: memory.spans(),
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let outcome = run().await?;
+    println!("response: {}\n", outcome.body);
+    print!("{}", render_tree(&outcome.records));
     Ok(())
 }

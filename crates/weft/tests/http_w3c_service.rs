@@ -106,3 +106,31 @@ async fn propagates_the_incoming_context_to_every_hop() {
         .unwrap();
     assert_eq!(resp.status(), 400);
 }
+
+#[test]
+fn command_line_gives_port_then_host() {
+    let args = |list: &[&str]| {
+        list.iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .into_iter()
+    };
+    assert_eq!(
+        service::bind_address(args(&[])).unwrap(),
+        ("127.0.0.1".to_owned(), 7778),
+        "not 7777: the W3C suite's harness listens there"
+    );
+    assert_eq!(
+        service::bind_address(args(&["9000"])).unwrap(),
+        ("127.0.0.1".to_owned(), 9000)
+    );
+    assert_eq!(
+        service::bind_address(args(&["9000", "0.0.0.0"])).unwrap(),
+        ("0.0.0.0".to_owned(), 9000)
+    );
+    let err = service::bind_address(args(&["seventy"])).unwrap_err();
+    assert!(
+        err.contains("usage: w3c_test_service [PORT] [HOST]"),
+        "{err}"
+    );
+}
