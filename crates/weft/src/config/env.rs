@@ -25,6 +25,12 @@ impl EnvSource {
         v.filter(|v| !v.trim().is_empty())
     }
 
+    /// The first of `names` that is set, with the name it was read from, so an error
+    /// about its value names the variable the user actually set.
+    pub(crate) fn first(&self, names: &[&'static str]) -> Option<(&'static str, String)> {
+        names.iter().find_map(|n| self.get(n).map(|v| (*n, v)))
+    }
+
     /// A boolean in Logfire's spelling: `1/true/t` or `0/false/f`, any case.
     pub(crate) fn bool(&self, name: &'static str) -> Result<Option<bool>, ConfigureError> {
         self.get(name).map(|v| parse_bool(name, &v)).transpose()

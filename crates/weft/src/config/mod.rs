@@ -133,8 +133,10 @@ impl ConfigBuilder {
         self
     }
 
-    /// The share of new traces kept, 0.0 to 1.0; children follow their parent (env
-    /// `LOGFIRE_TRACE_SAMPLE_RATE`, or `OTEL_TRACES_SAMPLER` + `OTEL_TRACES_SAMPLER_ARG`).
+    /// The share of new traces kept, 0.0 to 1.0; children follow their parent. As in
+    /// the Logfire SDK, the environment's head rate is `LOGFIRE_TRACE_SAMPLE_RATE`, then
+    /// `OTEL_TRACES_SAMPLER_ARG` (alone, too); below 1 it wins, otherwise
+    /// `OTEL_TRACES_SAMPLER` (with `OTEL_TRACES_SAMPLER_ARG` as its ratio) chooses.
     pub fn sampling_ratio(mut self, ratio: f64) -> Self {
         self.sampling_ratio = Some(ratio);
         self

@@ -189,8 +189,11 @@ impl ConfigBuilder {
         })
     }
 
-    /// (root ratio, parent-based): builder, then `LOGFIRE_TRACE_SAMPLE_RATE`, then
-    /// `OTEL_TRACES_SAMPLER` with `OTEL_TRACES_SAMPLER_ARG`.
+    /// (root ratio, parent-based), as the Logfire SDK chooses: the builder's ratio, else
+    /// the head rate `LOGFIRE_TRACE_SAMPLE_RATE`, then `OTEL_TRACES_SAMPLER_ARG`. A head
+    /// rate below 1 is a parent-based ratio sampler whatever `OTEL_TRACES_SAMPLER` says;
+    /// at 1 (or unset) `OTEL_TRACES_SAMPLER` chooses, with `OTEL_TRACES_SAMPLER_ARG` as
+    /// its ratio, as the OpenTelemetry SDK Logfire falls back to does.
     fn sampling(&self, env: &EnvSource) -> Result<(f64, bool), ConfigureError> {
         if let Some(r) = self.sampling_ratio {
             if !(0.0..=1.0).contains(&r) {
@@ -202,34 +205,43 @@ impl ConfigBuilder {
             }
             return Ok((r, true));
         }
-        if let Some(r) = env.f64("LOGFIRE_TRACE_SAMPLE_RATE", RATIO)? {
-            return Ok((r, true));
-        }
-        let arg = env.f64("OTEL_TRACES_SAMPLER_ARG", RATIO)?.unwrap_or(1.0);
-        match env.get("OTEL_TRACES_SAMPLER").as_deref().map(str::trim) {
-            None | Some("parentbased_always_on") => Ok((1.0, true)),
-            Some("always_on") => Ok((1.0, false)),
-            Some("always_off") => Ok((0.0, false)),
-            Some("parentbased_always_off") => Ok((0.0, true)),
-            Some("traceidratio") => Ok((arg, false)),
-            Some("parentbased_traceidratio") => Ok((arg, true)),
-            Some(other) => Err(ConfigureError::InvalidValue {
-                name: "OTEL_TRACES_SAMPLER",
-                value: other.to_owned(),
-                expected: SAMPLERS,
-            }),
+        let arg = env.f64("OTEL_TRACES_SAMPLER_ARG", RATIO)?;
+        let head = env.f64("LOGFIRE_TRACE_SAMPLE_RATE", RATIO)?.or(arg);
+        let ratio = arg.unwrap_or(1.0);
+        // The sampler name is checked even when the head rate wins, so a typo is
+        // reported rather than silently ignored.
+        let named = match env.get("OTEL_TRACES_SAMPLER").as_deref().map(str::trim) {
+            None | Some("parentbased_always_on") => (1.0, true),
+            Some("always_on") => (1.0, false),
+            Some("always_off") => (0.0, false),
+            Some("parentbased_always_off") => (0.0, true),
+            Some("traceidratio") => (ratio, false),
+            Some("parentbased_traceidratio") => (ratio, true),
+            Some(other) => {
+                return Err(ConfigureError::InvalidValue {
+                    name: "OTEL_TRACES_SAMPLER",
+                    value: other.to_owned(),
+                    expected: SAMPLERS,
+                });
+            }
+        };
+        match head {
+            // Logfire: a head rate below 1 is a parent-based ratio sampler, even when
+            // only `OTEL_TRACES_SAMPLER_ARG` is set and no sampler is named.
+            Some(h) if h < 1.0 => Ok((h, true)),
+            _ => Ok(named),
         }
     }
 
     fn targets(&self, env: &EnvSource) -> Result<Vec<OtlpTarget>, ConfigureError> {
         let protocol = match self.protocol {
             Some(p) => p,
-            None => match env
-                .get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-                .or_else(|| env.get("OTEL_EXPORTER_OTLP_PROTOCOL"))
-            {
-                Some(v) => Protocol::parse(&v).ok_or(ConfigureError::InvalidValue {
-                    name: "OTEL_EXPORTER_OTLP_PROTOCOL",
+            None => match env.first(&[
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                "OTEL_EXPORTER_OTLP_PROTOCOL",
+            ]) {
+                Some((name, v)) => Protocol::parse(&v).ok_or(ConfigureError::InvalidValue {
+                    name,
                     value: v,
                     expected: "http/protobuf, http/json or grpc",
                 })?,
@@ -238,11 +250,11 @@ impl ConfigBuilder {
         };
         let headers = match &self.otlp_headers {
             Some(h) => h.clone(),
-            None => match env
-                .get("OTEL_EXPORTER_OTLP_TRACES_HEADERS")
-                .or_else(|| env.get("OTEL_EXPORTER_OTLP_HEADERS"))
-            {
-                Some(text) => parse_pairs("OTEL_EXPORTER_OTLP_HEADERS", &text)?,
+            None => match env.first(&[
+                "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+                "OTEL_EXPORTER_OTLP_HEADERS",
+            ]) {
+                Some((name, text)) => parse_pairs(name, &text)?,
                 None => Vec::new(),
             },
         };
