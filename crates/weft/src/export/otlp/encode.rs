@@ -77,7 +77,11 @@ fn encode_span(r: &SpanRecord) -> Span {
         attributes.push(kv("code.lineno", &Value::I64(code.lineno.into())));
         attributes.push(kv("code.namespace", &Value::Str(code.namespace.into())));
     }
-    attributes.extend(r.attributes.iter().map(|(k, v)| kv(k, v)));
+    let mut user = last_wins(&r.attributes);
+    // A user attribute named like one weft derives (`logfire.msg`, `thread.id`…) would
+    // make the key appear twice; the derived value is the one backends rely on.
+    user.retain(|(k, _)| !derived_here(r, k));
+    attributes.extend(user.iter().map(|(k, v)| kv(k, v)));
     if let Some(template) = &r.template {
         attributes.push(kv("logfire.msg_template", &Value::Str(template.clone())));
     }
@@ -89,7 +93,7 @@ fn encode_span(r: &SpanRecord) -> Span {
     if let Some(level) = r.level {
         attributes.push(kv("logfire.level_num", &Value::I64(level.number().into())));
     }
-    if let Some(schema) = json_schema(&r.attributes) {
+    if let Some(schema) = json_schema(&user) {
         attributes.push(kv("logfire.json_schema", &Value::Str(schema.into())));
     }
     attributes.push(kv(
@@ -128,7 +132,10 @@ fn encode_span(r: &SpanRecord) -> Span {
             .map(|e| span::Event {
                 time_unix_nano: e.time_ns,
                 name: e.name.to_string(),
-                attributes: e.attributes.iter().map(|(k, v)| kv(k, v)).collect(),
+                attributes: last_wins(&e.attributes)
+                    .iter()
+                    .map(|(k, v)| kv(k, v))
+                    .collect(),
                 dropped_attributes_count: 0,
             })
             .collect(),
@@ -140,7 +147,10 @@ fn encode_span(r: &SpanRecord) -> Span {
                 trace_id: l.span_context.trace_id().to_bytes().to_vec(),
                 span_id: l.span_context.span_id().to_bytes().to_vec(),
                 trace_state: l.span_context.trace_state().header(),
-                attributes: l.attributes.iter().map(|(k, v)| kv(k, v)).collect(),
+                attributes: last_wins(&l.attributes)
+                    .iter()
+                    .map(|(k, v)| kv(k, v))
+                    .collect(),
                 dropped_attributes_count: 0,
                 flags: u32::from(l.span_context.trace_flags().to_u8())
                     | HAS_IS_REMOTE
@@ -176,12 +186,57 @@ fn kind(k: &SpanKind) -> span::SpanKind {
     }
 }
 
+/// Whether the encoder writes `key` itself for this record.
+fn derived_here(r: &SpanRecord, key: &str) -> bool {
+    match key {
+        "code.filepath" | "code.lineno" | "code.namespace" => r.code.is_some(),
+        "code.function" => r.code.is_some_and(|c| c.function.is_some()),
+        "logfire.msg_template" => r.template.is_some(),
+        "logfire.level_num" => r.level.is_some(),
+        "logfire.msg" | "logfire.span_type" | "logfire.json_schema" | "thread.id" => true,
+        "thread.name" => r.thread.name.is_some(),
+        _ => false,
+    }
+}
+
+/// Above this many attributes, duplicates are found with a hash set rather than by
+/// scanning what was already kept.
+const LINEAR_DEDUP_MAX: usize = 32;
+
+/// The attributes with each key once, holding its last value, at the place it was
+/// last set: OTLP requires unique keys, and a key set twice (a `span!` field, then
+/// `set_attribute`) means the later value replaced the earlier one.
+fn last_wins(attrs: &[Attribute]) -> Vec<&Attribute> {
+    let mut kept: Vec<&Attribute> = Vec::with_capacity(attrs.len());
+    if attrs.len() <= LINEAR_DEDUP_MAX {
+        for a in attrs.iter().rev() {
+            if !kept.iter().any(|k| k.0 == a.0) {
+                kept.push(a);
+            }
+        }
+    } else {
+        let mut seen = std::collections::HashSet::with_capacity(attrs.len());
+        for a in attrs.iter().rev() {
+            if seen.insert(a.0.as_ref()) {
+                kept.push(a);
+            }
+        }
+    }
+    kept.reverse();
+    kept
+}
+
 /// `logfire.json_schema`: which attributes hold JSON, so the Logfire UI parses them.
-/// Scalars get `{}`, JSON values their type, and internal keys are left out.
-fn json_schema(attrs: &[Attribute]) -> Option<String> {
+/// Scalars get `{}`, JSON values their type, and internal keys are left out. Keys are
+/// unique ([`last_wins`]) by the time they get here.
+fn json_schema(attrs: &[&Attribute]) -> Option<String> {
     let mut out = String::from(r#"{"type":"object","properties":{"#);
     let mut any = false;
-    for (k, v) in attrs.iter().filter(|(k, _)| !k.starts_with("logfire.")) {
+    for (k, v) in attrs
+        .iter()
+        .copied()
+        .filter(|(k, _)| !k.starts_with("logfire."))
+    {
         if any {
             out.push(',');
         }
