@@ -1,10 +1,12 @@
 //! `tracestate` vectors from W3C Trace Context Level 2, and round-trip properties.
 #![expect(clippy::unwrap_used, reason = "a test that cannot unwrap has failed")]
 
-use opentelemetry::trace::TraceState;
+use opentelemetry::Context;
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceState};
 use proptest::prelude::*;
 use weft_context::propagation::{
-    TracestateError, format_tracestate, insert_first, parse_tracestate, parse_tracestate_values,
+    Carrier, TracestateError, attach_context, carrier_from_context, format_tracestate, get_context,
+    insert_first, parse_tracestate, parse_tracestate_values,
 };
 
 fn pairs(state: &TraceState) -> Vec<(String, String)> {
@@ -141,6 +143,54 @@ fn a_spec_valid_key_opentelemetry_cannot_hold_is_reported() {
         Err(TracestateError::Unrepresentable {
             key: "tenant@abcdefghijklmn".into()
         })
+    );
+}
+
+/// The W3C suite's `test_tracestate_key_length_limit`: the longest valid multi-tenant key
+/// (241 + "@" + 14) arrives beside `foo=1`, and both must be sent on.
+#[test]
+fn a_list_opentelemetry_cannot_hold_whole_is_still_carried_whole() {
+    let long = format!("{}@{}", "t".repeat(241), "v".repeat(14));
+    let carrier = Carrier::from_iter([
+        (
+            "traceparent",
+            "00-12345678901234567890123456789012-1234567890123456-01".to_owned(),
+        ),
+        ("tracestate", format!("foo=1,{long}=1")),
+    ]);
+    let _attached = attach_context(&carrier);
+    let out = get_context();
+    assert_eq!(
+        out.get("tracestate"),
+        Some(format!("foo=1,{long}=1").as_str())
+    );
+
+    // A span under it (the same tracestate) sends it on too, and a changed one does not.
+    let span = Context::current().span().span_context().clone();
+    let child = SpanContext::new(
+        span.trace_id(),
+        SpanId::from(7u64),
+        span.trace_flags(),
+        false,
+        span.trace_state().clone(),
+    );
+    let under_child = Context::current().with_remote_span_context(child.clone());
+    assert_eq!(
+        carrier_from_context(&under_child).get("tracestate"),
+        Some(format!("foo=1,{long}=1").as_str())
+    );
+    let changed = SpanContext::new(
+        child.trace_id(),
+        child.span_id(),
+        child.trace_flags(),
+        false,
+        insert_first(child.trace_state(), "weft", "x").unwrap(),
+    );
+    let changed = Context::current().with_remote_span_context(changed);
+    assert_eq!(
+        carrier_from_context(&changed).get("tracestate"),
+        Some("weft=x,foo=1"),
+        "a vendor that changed the list sends what it holds"
     );
 }
 

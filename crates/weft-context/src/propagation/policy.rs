@@ -253,6 +253,7 @@ fn resolve(
 ) -> Extraction {
     let Carried {
         span_context,
+        raw_tracestate,
         baggage,
     } = carried;
     let (cx, link) = match span_context {
@@ -264,7 +265,15 @@ fn resolve(
             };
             (base.with_value(denied), Some(remote))
         }
-        Some(remote) => (base.with_remote_span_context(remote), None),
+        Some(remote) => {
+            let cx = base.with_remote_span_context(remote);
+            // Kept beside the span context only when it could not hold the whole list.
+            let cx = match raw_tracestate {
+                Some(raw) => cx.with_value(raw),
+                None => cx,
+            };
+            (cx, None)
+        }
         None if mode == DistributedTracing::Deny || absent == Absent::KeepBase => {
             (base.clone(), None)
         }

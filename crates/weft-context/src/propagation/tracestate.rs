@@ -9,8 +9,9 @@
 //!
 //! The parsed list is an [`opentelemetry::trace::TraceState`]. One spec-valid key
 //! cannot be stored there: opentelemetry accepts system-ids of at most 13 characters
-//! where the spec allows 14, so such a header is reported as
-//! [`TracestateError::Unrepresentable`] and dropped like any other invalid one.
+//! where the spec allows 14. [`parse_tracestate`] reports such a header as
+//! [`TracestateError::Unrepresentable`]; when a carrier is extracted, weft keeps it
+//! whole beside the span context instead and sends it on unchanged (`wire.rs`).
 
 use opentelemetry::trace::TraceState;
 
@@ -103,6 +104,46 @@ pub fn parse_tracestate(value: &str) -> Result<TraceState, TracestateError> {
 pub fn parse_tracestate_values<'a>(
     values: impl IntoIterator<Item = &'a str>,
 ) -> Result<TraceState, TracestateError> {
+    let members = parse_members(values)?;
+    TraceState::from_key_value(members.iter().copied()).map_err(|_| unrepresentable(&members))
+}
+
+/// A valid `tracestate` that opentelemetry's [`TraceState`] cannot hold whole: the
+/// members it can hold, and the header as received (members joined in order), which
+/// is what weft sends on while the span context still has exactly those members.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RawTracestate {
+    pub(crate) held: TraceState,
+    pub(crate) header: String,
+}
+
+/// Like [`parse_tracestate_values`], but a valid list with a key opentelemetry refuses
+/// is kept: the members it can hold, plus the whole list as [`RawTracestate`].
+pub(crate) fn parse_tracestate_keeping_raw<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+) -> Result<(TraceState, Option<RawTracestate>), TracestateError> {
+    let members = parse_members(values)?;
+    if let Ok(state) = TraceState::from_key_value(members.iter().copied()) {
+        return Ok((state, None));
+    }
+    let held: Vec<(&str, &str)> = members
+        .iter()
+        .copied()
+        .filter(|(key, value)| TraceState::from_key_value([(*key, *value)]).is_ok())
+        .collect();
+    let held = TraceState::from_key_value(held).map_err(|_| unrepresentable(&members))?;
+    let header = members
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok((held.clone(), Some(RawTracestate { held, header })))
+}
+
+/// The list's members in order, each checked against the W3C grammar and limits.
+fn parse_members<'a>(
+    values: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<(&'a str, &'a str)>, TracestateError> {
     let mut members: Vec<(&str, &str)> = Vec::new();
     for value in values {
         for member in value.split(',') {
@@ -130,7 +171,7 @@ pub fn parse_tracestate_values<'a>(
             members.push((key, val));
         }
     }
-    TraceState::from_key_value(members.iter().copied()).map_err(|_| unrepresentable(&members))
+    Ok(members)
 }
 
 /// Formats a [`TraceState`] as a `tracestate` header value (`k1=v1,k2=v2`).

@@ -14,7 +14,7 @@ use opentelemetry::trace::{SpanContext, TraceContextExt, TraceState};
 
 use super::baggage::{decode_baggage, format_baggage};
 use super::traceparent::{format_traceparent, parse_traceparent};
-use super::tracestate::{format_tracestate, parse_tracestate_values};
+use super::tracestate::{RawTracestate, format_tracestate, parse_tracestate_keeping_raw};
 
 /// The `traceparent` header name (lowercase, as the spec asks senders to write it).
 pub const TRACEPARENT: &str = "traceparent";
@@ -30,6 +30,8 @@ pub const FIELDS: [&str; 3] = [TRACEPARENT, TRACESTATE, BAGGAGE];
 pub(crate) struct Carried {
     /// The remote parent, if `traceparent` was valid (with `tracestate` if that was too).
     pub(crate) span_context: Option<SpanContext>,
+    /// The whole `tracestate`, when the span context could hold only part of it.
+    pub(crate) raw_tracestate: Option<RawTracestate>,
     /// The entries, if a `baggage` header was present at all (even an empty one).
     pub(crate) baggage: Option<Baggage>,
 }
@@ -46,7 +48,12 @@ pub(crate) fn inject<I: Injector + ?Sized>(
     let span_context = span.span_context();
     if span_context.is_valid() {
         injector.set(TRACEPARENT, format_traceparent(span_context));
-        if span_context.trace_state() != &TraceState::NONE {
+        let raw = cx
+            .get::<RawTracestate>()
+            .filter(|raw| &raw.held == span_context.trace_state());
+        if let Some(raw) = raw {
+            injector.set(TRACESTATE, raw.header.clone());
+        } else if span_context.trace_state() != &TraceState::NONE {
             let state = format_tracestate(span_context.trace_state());
             if !state.is_empty() {
                 injector.set(TRACESTATE, state);
@@ -72,38 +79,49 @@ pub(crate) fn extract<E: Extractor + ?Sized>(extractor: &E) -> Carried {
 
 /// Checks raw header values. Nothing here fails: what is invalid is logged and left out.
 pub(crate) fn decode(traceparent: Option<&str>, tracestate: &[&str], baggage: &[&str]) -> Carried {
-    let span_context = traceparent.and_then(|value| match parse_traceparent(value) {
-        Ok(parsed) => Some(with_tracestate(parsed, tracestate)),
-        Err(err) => {
-            log_ignored(TRACEPARENT, &err);
-            None
+    let (span_context, raw_tracestate) = match traceparent.map(parse_traceparent) {
+        Some(Ok(parsed)) => {
+            let (span_context, raw) = with_tracestate(parsed, tracestate);
+            (Some(span_context), raw)
         }
-    });
+        Some(Err(err)) => {
+            log_ignored(TRACEPARENT, &err);
+            (None, None)
+        }
+        None => (None, None),
+    };
     let baggage = (!baggage.is_empty())
         .then(|| decode_baggage(baggage.iter().copied(), |err| log_ignored(BAGGAGE, &err)));
     Carried {
         span_context,
+        raw_tracestate,
         baggage,
     }
 }
 
 /// Adds `tracestate` to a parsed `traceparent`. An invalid `tracestate` is dropped
 /// without affecting the `traceparent` (<https://www.w3.org/TR/trace-context-2/#tracestate-header>).
-fn with_tracestate(parsed: SpanContext, tracestate: &[&str]) -> SpanContext {
+fn with_tracestate(
+    parsed: SpanContext,
+    tracestate: &[&str],
+) -> (SpanContext, Option<RawTracestate>) {
     if tracestate.is_empty() {
-        return parsed;
+        return (parsed, None);
     }
-    match parse_tracestate_values(tracestate.iter().copied()) {
-        Ok(state) => SpanContext::new(
-            parsed.trace_id(),
-            parsed.span_id(),
-            parsed.trace_flags(),
-            true,
-            state,
+    match parse_tracestate_keeping_raw(tracestate.iter().copied()) {
+        Ok((state, raw)) => (
+            SpanContext::new(
+                parsed.trace_id(),
+                parsed.span_id(),
+                parsed.trace_flags(),
+                true,
+                state,
+            ),
+            raw,
         ),
         Err(err) => {
             log_ignored(TRACESTATE, &err);
-            parsed
+            (parsed, None)
         }
     }
 }
