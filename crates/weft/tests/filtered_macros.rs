@@ -29,13 +29,13 @@ impl serde::Serialize for Counted {
 
 #[weft::instrument("quiet {arg}", level = "debug")]
 fn quiet(arg: Counted) -> usize {
-    drop(arg);
+    let Counted = arg;
     7
 }
 
 #[weft::instrument("loud {arg}")]
 fn loud(arg: Counted) -> usize {
-    drop(arg);
+    let Counted = arg;
     8
 }
 
