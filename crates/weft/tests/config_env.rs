@@ -261,6 +261,8 @@ fn invalid_values_name_the_variable_and_the_choices() {
         ("LOGFIRE_TRACE_SAMPLE_RATE", "half", &["LOGFIRE_TRACE_SAMPLE_RATE", "0.0 to 1.0"]),
         ("OTEL_SDK_DISABLED", "nope", &["OTEL_SDK_DISABLED", "true or false"]),
         ("LOGFIRE_PENDING_SPANS", "sometimes", &["LOGFIRE_PENDING_SPANS", "true or false"]),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "bad name=1", &["OTEL_EXPORTER_OTLP_HEADERS", "bad name", "header names"]),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "x-key=line%0Abreak", &["OTEL_EXPORTER_OTLP_HEADERS", "x-key", "control characters"]),
     ];
     for (var, value, words) in rows {
         let err = with_env(&[(var, value)]).settings().unwrap_err().to_string();

@@ -248,16 +248,17 @@ impl ConfigBuilder {
                 None => Protocol::HttpProtobuf,
             },
         };
-        let headers = match &self.otlp_headers {
-            Some(h) => h.clone(),
+        let (headers_from, headers) = match &self.otlp_headers {
+            Some(h) => ("otlp_headers", h.clone()),
             None => match env.first(&[
                 "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
                 "OTEL_EXPORTER_OTLP_HEADERS",
             ]) {
-                Some((name, text)) => parse_pairs(name, &text)?,
-                None => Vec::new(),
+                Some((name, text)) => (name, parse_pairs(name, &text)?),
+                None => ("OTEL_EXPORTER_OTLP_HEADERS", Vec::new()),
             },
         };
+        check_headers(headers_from, &headers, protocol)?;
         let mut targets = Vec::new();
         let token = self.token.clone().or_else(|| env.get("LOGFIRE_TOKEN"));
         if let Some(token) = &token {
@@ -301,6 +302,42 @@ impl ConfigBuilder {
         }
         Ok(targets)
     }
+}
+
+/// Headers that cannot be sent are a configuration error, not a request that fails on
+/// every export (HTTP) or a header silently left out (gRPC metadata).
+fn check_headers(
+    name: &'static str,
+    headers: &[(String, String)],
+    protocol: Protocol,
+) -> Result<(), ConfigureError> {
+    for (k, v) in headers {
+        let bad_name = http::HeaderName::from_bytes(k.as_bytes()).is_err()
+            // gRPC keeps `-bin` keys for binary values; these headers are text.
+            || (protocol == Protocol::Grpc && k.to_ascii_lowercase().ends_with("-bin"));
+        if bad_name {
+            return Err(ConfigureError::InvalidValue {
+                name,
+                value: k.clone(),
+                expected: if protocol == Protocol::Grpc {
+                    "header names of ASCII letters, digits and !#$%&'*+-.^_`|~ (gRPC metadata: not ending in -bin)"
+                } else {
+                    "header names of ASCII letters, digits and !#$%&'*+-.^_`|~"
+                },
+            });
+        }
+        let bad_value = http::HeaderValue::from_str(v).is_err()
+            // gRPC metadata values are visible ASCII (and spaces) only.
+            || (protocol == Protocol::Grpc && !v.bytes().all(|b| b == b' ' || b.is_ascii_graphic()));
+        if bad_value {
+            return Err(ConfigureError::InvalidValue {
+                name,
+                value: format!("{k}=<{} bytes>", v.len()),
+                expected: "header values without control characters (for gRPC: printable ASCII)",
+            });
+        }
+    }
+    Ok(())
 }
 
 /// OTLP/HTTP appends `/v1/traces` to a base endpoint; gRPC uses it as it is.

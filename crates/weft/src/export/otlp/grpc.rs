@@ -42,10 +42,16 @@ impl GrpcExporter {
             let _rt = runtime.enter();
             endpoint.connect_lazy()
         };
+        // `Settings` already refuses such headers; a header is never silently left out.
         let headers = headers
             .into_iter()
-            .filter_map(|(k, v)| Some((k.parse().ok()?, v.parse().ok()?)))
-            .collect();
+            .map(|(k, v)| match (k.parse(), v.parse()) {
+                (Ok(key), Ok(value)) => Ok((key, value)),
+                _ => Err(ExportError::Transport(format!(
+                    "the header {k:?} cannot be sent as gRPC metadata: use a lowercase ASCII name not ending in -bin and a printable ASCII value"
+                ))),
+            })
+            .collect::<Result<_, _>>()?;
         Ok(GrpcExporter {
             client: TraceServiceClient::new(channel),
             headers,
@@ -71,13 +77,7 @@ impl SpanExporter for GrpcExporter {
                 let error = match client.export(req).await {
                     Ok(_) => return Ok(()),
                     Err(status) => {
-                        let retry = matches!(
-                            status.code(),
-                            tonic::Code::Unavailable
-                                | tonic::Code::ResourceExhausted
-                                | tonic::Code::DeadlineExceeded
-                                | tonic::Code::Aborted
-                        );
+                        let retry = retryable_code(status.code());
                         let error =
                             ExportError::Grpc(format!("{}: {}", status.code(), status.message()));
                         if !retry {
@@ -92,5 +92,59 @@ impl SpanExporter for GrpcExporter {
                 }
             }
         })
+    }
+}
+
+/// The gRPC codes the OTLP specification calls retryable
+/// (<https://opentelemetry.io/docs/specs/otlp/#failures>). `RESOURCE_EXHAUSTED` is
+/// retryable only when the server sends `RetryInfo`, which tonic does not decode
+/// here; it is retried anyway, within the export timeout, as the OpenTelemetry SDKs do.
+pub(crate) fn retryable_code(code: tonic::Code) -> bool {
+    matches!(
+        code,
+        tonic::Code::Cancelled
+            | tonic::Code::DeadlineExceeded
+            | tonic::Code::Aborted
+            | tonic::Code::OutOfRange
+            | tonic::Code::Unavailable
+            | tonic::Code::DataLoss
+            | tonic::Code::ResourceExhausted
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retryable_codes_are_the_otlp_specs() {
+        use tonic::Code::*;
+        let retried = [
+            Cancelled,
+            DeadlineExceeded,
+            Aborted,
+            OutOfRange,
+            Unavailable,
+            DataLoss,
+            ResourceExhausted,
+        ];
+        let not = [
+            Ok,
+            Unknown,
+            InvalidArgument,
+            NotFound,
+            AlreadyExists,
+            PermissionDenied,
+            FailedPrecondition,
+            Unimplemented,
+            Internal,
+            Unauthenticated,
+        ];
+        for c in retried {
+            assert!(retryable_code(c), "{c:?} is retried");
+        }
+        for c in not {
+            assert!(!retryable_code(c), "{c:?} is not retried");
+        }
     }
 }
