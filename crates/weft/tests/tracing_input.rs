@@ -12,10 +12,12 @@ struct Seen(Arc<Mutex<Vec<String>>>);
 impl<S: tracing::Subscriber> Layer<S> for Seen {
     fn on_event(&self, event: &tracing::Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
-        self.0
-            .lock()
-            .unwrap()
-            .push(format!("{} {}", meta.level(), meta.name()));
+        self.0.lock().unwrap().push(format!(
+            "{} {} {}",
+            meta.level(),
+            meta.target(),
+            meta.name()
+        ));
     }
 }
 
@@ -137,5 +139,26 @@ fn tracing_instrument_spans_nest_under_weft_spans_and_hold_their_fields() {
     assert_eq!(
         lookup.span_context.trace_id(),
         request.span_context.trace_id()
+    );
+}
+
+/// Invalid propagated context is ignored, never an error, and reported at debug level
+/// under `weft::propagation`, which a user's own layer receives.
+#[test]
+fn ignored_propagated_context_is_reported_at_debug() {
+    let seen = Seen::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(weft::tracing_layer())
+        .with(seen.clone());
+    tracing::subscriber::with_default(subscriber, || {
+        let carrier = weft::Carrier::from_iter([("traceparent", "00-garbage-01")]);
+        let _attached = weft::attach_context(&carrier);
+        assert!(weft::get_context().is_empty(), "ignored: a new root");
+    });
+    let seen = seen.0.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|s| s.starts_with("DEBUG weft::propagation ")),
+        "{seen:?}"
     );
 }
