@@ -60,19 +60,23 @@ impl opentelemetry::trace::Tracer for WeftTracer {
                 attributes: l.attributes.iter().map(attribute).collect(),
             })
             .collect();
-        let span = WeftSpan::start(StartArgs {
-            name: builder.name,
-            template: None,
-            level: None,
-            kind: builder
-                .span_kind
-                .unwrap_or(opentelemetry::trace::SpanKind::Internal),
-            code: None,
-            attributes,
-            links,
-            parent: Some(parent_cx.clone()),
-            scope: self.scope.clone(),
-        });
+        let start_ns = builder.start_time.map(unix_ns);
+        let span = WeftSpan::start_at(
+            StartArgs {
+                name: builder.name,
+                template: None,
+                level: None,
+                kind: builder
+                    .span_kind
+                    .unwrap_or(opentelemetry::trace::SpanKind::Internal),
+                code: None,
+                attributes,
+                links,
+                parent: Some(parent_cx.clone()),
+                scope: self.scope.clone(),
+            },
+            start_ns,
+        );
         WeftOtelSpan { span }
     }
 }
@@ -92,12 +96,9 @@ impl opentelemetry::trace::Span for WeftOtelSpan {
     ) where
         T: Into<Cow<'static, str>>,
     {
-        let time_ns = timestamp
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
         self.span.add_event(
             name.into(),
-            time_ns,
+            unix_ns(timestamp),
             attributes.iter().map(attribute).collect(),
         );
     }
@@ -135,10 +136,22 @@ impl opentelemetry::trace::Span for WeftOtelSpan {
             .add_link(span_context, attributes.iter().map(attribute).collect());
     }
 
-    fn end_with_timestamp(&mut self, _timestamp: SystemTime) {
+    /// Ends now by the instance's clock (the deterministic one in tests), not the
+    /// system clock `end_with_timestamp(now())` would read.
+    fn end(&mut self) {
         // Ending replaces the span with an inert one; its drop sends the end.
         drop(std::mem::replace(&mut self.span, WeftSpan::none()));
     }
+
+    fn end_with_timestamp(&mut self, timestamp: SystemTime) {
+        std::mem::replace(&mut self.span, WeftSpan::none()).end_at(unix_ns(timestamp));
+    }
+}
+
+/// ns since the Unix epoch; 0 for a time before it.
+fn unix_ns(t: SystemTime) -> u64 {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 fn attribute(kv: &KeyValue) -> Attribute {

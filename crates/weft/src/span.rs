@@ -86,7 +86,14 @@ impl Span {
         }
     }
 
+    #[inline]
     pub(crate) fn start(args: StartArgs) -> Span {
+        Span::start_at(args, None)
+    }
+
+    /// [`Span::start`], at `start_ns` (ns since the Unix epoch) instead of now when
+    /// given: OpenTelemetry's `SpanBuilder::start_time`.
+    pub(crate) fn start_at(args: StartArgs, start_ns: Option<u64>) -> Span {
         if crate::suppress::is_suppressed() {
             return Span::none();
         }
@@ -143,7 +150,7 @@ impl Span {
                 });
             }
         }
-        let start_ns = pipeline.now_ns();
+        let start_ns = start_ns.unwrap_or_else(|| pipeline.now_ns());
         pipeline.send_start(SpanRecord {
             span_context: cx.clone(),
             parent_span_id: parent.span_id(),
@@ -320,6 +327,21 @@ impl Span {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             f(late.get_or_insert_with(Box::default));
+        }
+    }
+}
+
+impl Span {
+    /// Ends the span at `end_ns` (ns since the Unix epoch) instead of now:
+    /// OpenTelemetry's `end_with_timestamp`.
+    pub(crate) fn end_at(mut self, end_ns: u64) {
+        if let (Some(rec), Some(cx)) = (self.rec.take(), &self.cx) {
+            let late = rec
+                .late
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            rec.pipeline
+                .send_end(cx.trace_id(), cx.span_id(), end_ns, late);
         }
     }
 }

@@ -53,6 +53,18 @@ fn one_tree_for_weft_tracing_and_opentelemetry() {
         });
     }
 
+    // Through opentelemetry::global, the caller's start and end times are kept.
+    {
+        use opentelemetry::trace::Span as _;
+        let start = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000);
+        let tracer = opentelemetry::global::tracer("timed");
+        let mut span = tracer
+            .span_builder("global timed")
+            .with_start_time(start)
+            .start(&tracer);
+        span.end_with_timestamp(start + std::time::Duration::from_millis(1_500));
+    }
+
     assert!(weft.force_flush());
     let spans = memory.spans();
     let find = |name: &str| {
@@ -87,6 +99,12 @@ fn one_tree_for_weft_tracing_and_opentelemetry() {
     assert_eq!(
         find("tracing middle").attribute("step"),
         Some(&weft::Value::I64(2))
+    );
+
+    let timed = find("global timed");
+    assert_eq!(
+        (timed.start_ns, timed.end_ns),
+        (1_000_000_000_000, 1_001_500_000_000)
     );
 
     let again = weft::configure().finish().unwrap_err().to_string();
