@@ -171,82 +171,110 @@ fn kind_name(kind: i32) -> &'static str {
     }
 }
 
-fn raw(json: &str, fallback: &str) -> Box<RawValue> {
-    RawValue::from_string(json.to_owned())
+/// The stored JSON as a raw value, moved rather than copied; checked once (a database edited
+/// by hand must not break the whole answer), falling back to an empty value.
+fn raw(json: String, fallback: &'static str) -> Box<RawValue> {
+    RawValue::from_string(json)
         .or_else(|_| RawValue::from_string(fallback.to_owned()))
         .unwrap_or_else(|_| Box::<RawValue>::default())
 }
 
 impl TraceView {
     /// Builds the view of a tree; `correct_skew` applies the estimated clock offsets.
+    ///
+    /// Consumes the tree: a 10 000-span trace's names, attributes and events move into the
+    /// view instead of being copied.
     pub fn build(
-        tree: &Tree,
+        tree: Tree,
         resources: &BTreeMap<i64, ResourceRow>,
         cx: &Context,
         correct_skew: bool,
     ) -> Self {
-        let findings = diagnose::diagnose(tree, cx);
-        let offsets = diagnose::skew_offsets(tree);
-        let mut by_key: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        let findings = diagnose::diagnose(&tree, cx);
+        let offsets = diagnose::skew_offsets(&tree);
+        let mut by_key: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for f in &findings {
             for k in &f.spans {
-                by_key.entry(k.as_str()).or_default().push(f.code.clone());
+                by_key.entry(k.clone()).or_default().push(f.code.clone());
             }
         }
+        // Everything that needs the whole tree, before its nodes are taken apart.
+        let ends: Vec<i64> = tree.order.iter().map(|&i| tree.effective_end(i)).collect();
+        let parent_keys: Vec<Option<String>> = tree
+            .order
+            .iter()
+            .map(|&i| tree.nodes[i].parent.map(|p| tree.nodes[p].key.clone()))
+            .collect();
+        let Tree {
+            trace_id,
+            nodes: mut tree_nodes,
+            order,
+            ..
+        } = tree;
         let mut services: Vec<String> = Vec::new();
-        let mut nodes = Vec::with_capacity(tree.order.len());
-        for &i in &tree.order {
-            let n = &tree.nodes[i];
-            if !services.contains(&n.row.service) {
-                services.push(n.row.service.clone());
+        let mut nodes = Vec::with_capacity(order.len());
+        for ((i, end), parent_key) in order.into_iter().zip(ends).zip(parent_keys) {
+            let Some(n) = tree_nodes.get_mut(i) else {
+                continue;
+            };
+            let key = std::mem::take(&mut n.key);
+            let row = &mut n.row;
+            if !services.contains(&row.service) {
+                services.push(row.service.clone());
             }
             let skew = if correct_skew {
-                offsets.get(&n.row.service).copied().unwrap_or(0)
+                offsets.get(&row.service).copied().unwrap_or(0)
             } else {
                 0
             };
+            let name = std::mem::take(&mut row.name);
+            let label = match row.msg.take() {
+                Some(msg) => msg,
+                None => name.clone(),
+            };
+            let is_log = row.is_log();
             nodes.push(NodeView {
-                key: n.key.clone(),
-                span_id: n.row.span_id,
-                parent_span_id: n.row.parent_span_id,
-                parent_key: n.parent.map(|p| tree.nodes[p].key.clone()),
+                findings: by_key.remove(&key).unwrap_or_default(),
+                key,
+                span_id: row.span_id,
+                parent_span_id: row.parent_span_id,
+                parent_key,
                 depth: n.depth,
-                name: n.row.name.clone(),
-                label: n.label().to_owned(),
-                service: n.row.service.clone(),
-                kind: kind_name(n.row.kind).to_owned(),
-                span_type: n.row.span_type.clone(),
-                level_num: n.row.level_num,
-                is_log: n.row.is_log(),
+                name,
+                label,
+                service: std::mem::take(&mut row.service),
+                kind: kind_name(row.kind).to_owned(),
+                span_type: row.span_type.take(),
+                level_num: row.level_num,
+                is_log,
                 open: n.open,
-                start_ns: n.row.start_ns + skew,
-                end_ns: tree.effective_end(i) + skew,
-                status_code: n.row.status_code,
-                status_message: n.row.status_message.clone(),
-                flags: n.row.flags,
-                trace_state: n.row.trace_state.clone(),
-                scope: n.row.scope_name.clone(),
-                resource_id: n.row.resource_id,
-                attributes: raw(&n.row.attributes, "{}"),
-                events: raw(&n.row.events, "[]"),
-                links: raw(&n.row.links, "[]"),
+                start_ns: row.start_ns + skew,
+                end_ns: end + skew,
+                status_code: row.status_code,
+                status_message: std::mem::take(&mut row.status_message),
+                flags: row.flags,
+                trace_state: std::mem::take(&mut row.trace_state),
+                scope: std::mem::take(&mut row.scope_name),
+                resource_id: row.resource_id,
+                attributes: raw(std::mem::take(&mut row.attributes), "{}"),
+                events: raw(std::mem::take(&mut row.events), "[]"),
+                links: raw(std::mem::take(&mut row.links), "[]"),
                 critical: n.critical,
                 missing_parent: n.missing_parent,
-                findings: by_key.get(n.key.as_str()).cloned().unwrap_or_default(),
                 skew_ns: skew,
             });
         }
         let start_ns = nodes.iter().map(|n| n.start_ns).min().unwrap_or(0);
         let end_ns = nodes.iter().map(|n| n.end_ns).max().unwrap_or(0);
         TraceView {
-            trace_id: tree.trace_id,
+            trace_id,
             start_ns,
             end_ns,
             services,
             span_count: nodes.len(),
             resources: resources
                 .iter()
-                .map(|(id, r)| (*id, raw(&r.attributes, "{}")))
+                .map(|(id, r)| (*id, raw(r.attributes.clone(), "{}")))
                 .collect(),
             health: diagnose::badges(&findings),
             findings,

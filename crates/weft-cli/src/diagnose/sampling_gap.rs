@@ -193,6 +193,7 @@ impl Pitfall for SamplingGap {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::{priority_zero, tracestate_probability};
 

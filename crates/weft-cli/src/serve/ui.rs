@@ -176,7 +176,7 @@ pub fn load_view(
     }
     let tree = Tree::build(id, rows);
     Ok(Some(TraceView::build(
-        &tree,
+        tree,
         &resources,
         &Context { now_ns: now_ns() },
         correct_skew,

@@ -155,47 +155,51 @@ pub fn summary(conn: &Connection, id: TraceId) -> Result<Option<TraceSummaryRow>
         .optional()?)
 }
 
-fn span_id(raw: Option<Vec<u8>>) -> Option<SpanId> {
-    raw.and_then(|r| SpanId::from_slice(&r))
+/// A span id column read in place (no intermediate `Vec`); `None` for NULL or a wrong length.
+fn span_id(r: &Row<'_>, col: usize) -> rusqlite::Result<Option<SpanId>> {
+    Ok(r.get_ref(col)?
+        .as_blob_or_null()?
+        .and_then(SpanId::from_slice))
 }
 
 /// Every record of a trace, in start order.
 pub fn trace_rows(conn: &Connection, id: TraceId) -> Result<Vec<SpanRow>, StoreError> {
+    // trace_id is not selected: every row has the one asked for.
     let mut stmt = conn.prepare_cached(
-        "SELECT id, trace_id, span_id, parent_span_id, signal, name, msg, span_type, level_num, pending_parent_id, kind, start_ns, end_ns, status_code, status_message, flags, trace_state, service, resource_id, scope_name, scope_version, attributes, events, links, dropped_attributes, dropped_events, dropped_links, severity_text FROM spans WHERE trace_id = ?1",
+        "SELECT id, span_id, parent_span_id, signal, name, msg, span_type, level_num, pending_parent_id, kind, start_ns, end_ns, status_code, status_message, flags, trace_state, service, resource_id, scope_name, scope_version, attributes, events, links, dropped_attributes, dropped_events, dropped_links, severity_text FROM spans WHERE trace_id = ?1",
     )?;
     let rows = stmt.query_map(params![&id.0[..]], |r| {
         Ok(SpanRow {
             row_id: r.get(0)?,
-            trace_id: TraceId::from_slice(&r.get::<_, Vec<u8>>(1)?).unwrap_or_default(),
-            span_id: span_id(Some(r.get(2)?)).unwrap_or_default(),
-            parent_span_id: span_id(r.get(3)?),
-            signal: if r.get::<_, i64>(4)? == 1 {
+            trace_id: id,
+            span_id: span_id(r, 1)?.unwrap_or_default(),
+            parent_span_id: span_id(r, 2)?,
+            signal: if r.get::<_, i64>(3)? == 1 {
                 Signal::Log
             } else {
                 Signal::Span
             },
-            name: r.get(5)?,
-            msg: r.get(6)?,
-            span_type: r.get(7)?,
-            level_num: r.get(8)?,
-            pending_parent_id: span_id(r.get(9)?),
-            kind: r.get(10)?,
-            start_ns: r.get(11)?,
-            end_ns: r.get(12)?,
-            status_code: r.get(13)?,
-            status_message: r.get(14)?,
-            flags: r.get(15)?,
-            trace_state: r.get(16)?,
-            service: r.get(17)?,
-            resource_id: r.get(18)?,
-            scope_name: r.get(19)?,
-            scope_version: r.get(20)?,
-            attributes: r.get(21)?,
-            events: r.get(22)?,
-            links: r.get(23)?,
-            dropped: [r.get(24)?, r.get(25)?, r.get(26)?],
-            severity_text: r.get(27)?,
+            name: r.get(4)?,
+            msg: r.get(5)?,
+            span_type: r.get(6)?,
+            level_num: r.get(7)?,
+            pending_parent_id: span_id(r, 8)?,
+            kind: r.get(9)?,
+            start_ns: r.get(10)?,
+            end_ns: r.get(11)?,
+            status_code: r.get(12)?,
+            status_message: r.get(13)?,
+            flags: r.get(14)?,
+            trace_state: r.get(15)?,
+            service: r.get(16)?,
+            resource_id: r.get(17)?,
+            scope_name: r.get(18)?,
+            scope_version: r.get(19)?,
+            attributes: r.get(20)?,
+            events: r.get(21)?,
+            links: r.get(22)?,
+            dropped: [r.get(23)?, r.get(24)?, r.get(25)?],
+            severity_text: r.get(26)?,
         })
     })?;
     let mut rows: Vec<SpanRow> = rows.collect::<Result<_, _>>()?;
