@@ -8,7 +8,7 @@ use crate::level::Level;
 use crate::value::Value;
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind};
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -63,33 +63,72 @@ thread_local! {
     /// This thread's number; its name is registered once, here, so records carry only
     /// the number and the export thread adds the name (no reference count shared
     /// between the application's threads and the export thread).
-    static THREAD_ID: u64 = {
+    static THREAD_ID: ThreadNumber = {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let id = NEXT.fetch_add(1, Ordering::Relaxed);
         if let Some(name) = std::thread::current().name() {
-            THREAD_NAMES.lock().unwrap_or_else(PoisonError::into_inner).insert(id, Arc::from(name));
+            lock_names().names.insert(id, Arc::from(name));
         }
-        id
+        ThreadNumber(id)
     };
 }
 
-/// Names of the threads that made records, by thread number.
-static THREAD_NAMES: Mutex<BTreeMap<u64, Arc<str>>> = Mutex::new(BTreeMap::new());
+/// A thread's number; dropped when the thread exits, which marks its name as evictable.
+struct ThreadNumber(u64);
+
+impl Drop for ThreadNumber {
+    fn drop(&mut self) {
+        let mut names = lock_names();
+        if names.names.contains_key(&self.0) {
+            names.exited.push_back(self.0);
+            // Processes that start a named thread per task would otherwise keep every
+            // name forever. Only exited threads are evicted, oldest first, and only
+            // beyond this many: their last records may still be queued for export and
+            // are named when their batch is, so the newest exits keep their names.
+            while names.exited.len() > MAX_EXITED_THREAD_NAMES {
+                if let Some(old) = names.exited.pop_front() {
+                    names.names.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// How many exited threads keep their names (see [`ThreadNumber`]'s drop).
+const MAX_EXITED_THREAD_NAMES: usize = 1024;
+
+/// Names of the threads that made records, by thread number: every live named thread,
+/// and the last [`MAX_EXITED_THREAD_NAMES`] that exited.
+struct ThreadNames {
+    names: BTreeMap<u64, Arc<str>>,
+    exited: VecDeque<u64>,
+}
+
+static THREAD_NAMES: Mutex<ThreadNames> = Mutex::new(ThreadNames {
+    names: BTreeMap::new(),
+    exited: VecDeque::new(),
+});
+
+fn lock_names() -> std::sync::MutexGuard<'static, ThreadNames> {
+    THREAD_NAMES.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 impl ThreadInfo {
     /// The calling thread's number; the name is filled in on the export thread.
     pub fn current() -> ThreadInfo {
         ThreadInfo {
-            id: THREAD_ID.with(|id| *id),
+            // During the thread's own teardown (a span dropped by another thread-local's
+            // destructor) the number is gone; 0 means "unknown thread".
+            id: THREAD_ID.try_with(|n| n.0).unwrap_or(0),
             name: None,
         }
     }
 
     /// Fills in thread names for a batch (one lock per batch).
     pub(crate) fn name_all(records: &mut [SpanRecord]) {
-        let names = THREAD_NAMES.lock().unwrap_or_else(PoisonError::into_inner);
+        let names = lock_names();
         for r in records.iter_mut().filter(|r| r.thread.name.is_none()) {
-            r.thread.name = names.get(&r.thread.id).cloned();
+            r.thread.name = names.names.get(&r.thread.id).cloned();
         }
     }
 }
@@ -211,6 +250,60 @@ impl LateFields {
         if let Some(name) = self.name {
             record.name = name;
             record.template = None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn register_on_named_thread(name: String) -> u64 {
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(|| ThreadInfo::current().id)
+            .and_then(|h| h.join().map_err(|_| std::io::Error::other("panicked")))
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn thread_names_of_exited_threads_are_bounded_and_live_ones_kept() {
+        let (registered, registered_rx) = std::sync::mpsc::channel();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let keeper = std::thread::Builder::new()
+            .name("long-lived".into())
+            .spawn(move || {
+                let _ = registered.send(ThreadInfo::current().id);
+                let _ = wait.recv();
+            })
+            .ok();
+        let keeper_id = registered_rx.recv().unwrap_or(0);
+        let first = register_on_named_thread("short-first".into());
+        let mut last = 0;
+        for i in 0..MAX_EXITED_THREAD_NAMES + 50 {
+            last = register_on_named_thread(format!("short-{i}"));
+        }
+        {
+            let names = lock_names();
+            assert!(names.exited.len() <= MAX_EXITED_THREAD_NAMES);
+            assert_eq!(
+                names.names.get(&keeper_id).map(|n| n.as_ref()),
+                Some("long-lived"),
+                "a live thread keeps its name however many others exit"
+            );
+            assert!(
+                !names.names.contains_key(&first),
+                "the oldest exited thread's name was evicted"
+            );
+            assert_eq!(
+                names.names.get(&last).map(|n| n.to_string()),
+                Some(format!("short-{}", MAX_EXITED_THREAD_NAMES + 49)),
+                "recently exited threads keep their names for records still queued"
+            );
+        }
+        let _ = release.send(());
+        if let Some(k) = keeper {
+            let _ = k.join();
         }
     }
 }
