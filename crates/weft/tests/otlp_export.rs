@@ -208,3 +208,80 @@ fn a_dead_backend_bounds_the_queue_and_never_blocks() {
     );
     assert!(weft.dropped_spans() <= 5_000);
 }
+
+fn span_names(requests: &[(HeaderMap, Bytes)]) -> Vec<String> {
+    let mut names: Vec<String> = requests
+        .iter()
+        .flat_map(|(h, b)| decode(h, b).resource_spans)
+        .flat_map(|r| r.scope_spans)
+        .flat_map(|s| s.spans)
+        .map(|s| s.name)
+        .collect();
+    names.sort();
+    names
+}
+
+fn exporter_to(url: String) -> weft::Weft {
+    weft::configure()
+        .local()
+        .console(false)
+        .pending_spans(false)
+        .otlp_endpoint(url)
+        .finish()
+        .unwrap()
+}
+
+#[test]
+fn force_flush_async_delivers_from_a_tokio_runtime() {
+    let received = Received::default();
+    let weft = exporter_to(start_receiver(received.clone()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        weft.in_scope(|| weft::info!("from async code"));
+        // On a current-thread runtime a blocking wait would stall the other tasks;
+        // the async flush awaits, so a task on the same thread finishes meanwhile.
+        let other_task = tokio::spawn(async {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            true
+        });
+        assert!(weft.force_flush_async().await);
+        assert!(other_task.await.unwrap());
+    });
+    assert_eq!(
+        span_names(&received.requests.lock().unwrap()),
+        ["from async code"]
+    );
+}
+
+#[test]
+fn dropping_the_guard_delivers_what_is_queued() {
+    let received = Received::default();
+    let url = start_receiver(received.clone());
+    {
+        let weft = weft::configure()
+            .local()
+            .console(false)
+            .pending_spans(false)
+            .otlp_endpoint(url)
+            // No scheduled batch: only the shutdown can send.
+            .env([("OTEL_BSP_SCHEDULE_DELAY", "600000")])
+            .finish()
+            .unwrap();
+        weft.in_scope(|| {
+            let _s = weft::span!("queued span").entered();
+            weft::info!("queued log");
+        });
+        assert!(
+            received.requests.lock().unwrap().is_empty(),
+            "nothing sent before the drop"
+        );
+        // No flush: dropping the guard shuts down, which must send them.
+    }
+    assert_eq!(
+        span_names(&received.requests.lock().unwrap()),
+        ["queued log", "queued span"]
+    );
+}
