@@ -160,3 +160,57 @@ fn an_empty_carrier_starts_a_new_root_in_the_same_local_instance() {
         .expect("the log reached this instance");
     assert_eq!(log.parent_span_id, opentelemetry::trace::SpanId::INVALID);
 }
+
+/// How many pending-span records an instance built by `configure` exports for a span
+/// still open at a flush (and that the real span arrives either way).
+fn pending_for_open_span(
+    configure: impl FnOnce(weft::ConfigBuilder) -> weft::ConfigBuilder,
+) -> usize {
+    let memory = MemoryExporter::default();
+    let builder = weft::configure()
+        .local()
+        .deterministic()
+        .console(false)
+        .no_default_exporter()
+        .exporter(memory.clone());
+    let weft = configure(builder).finish().unwrap();
+    weft.in_scope(|| {
+        let _open = weft::span!("still open").entered();
+        weft::info!("inside");
+        assert!(weft.force_flush());
+    });
+    assert!(weft.force_flush());
+    assert_eq!(memory.spans().len(), 2, "the log and the span itself");
+    memory
+        .records()
+        .iter()
+        .filter(|r| r.span_type == SpanType::PendingSpan)
+        .count()
+}
+
+#[test]
+fn pending_spans_default_on_and_off_by_option_or_environment() {
+    let no_env = std::iter::empty::<(String, String)>();
+    assert_eq!(
+        pending_for_open_span(|b| b.env(no_env.clone())),
+        1,
+        "on by default"
+    );
+    assert_eq!(
+        pending_for_open_span(|b| b.env(no_env.clone()).pending_spans(false)),
+        0,
+        ".pending_spans(false)"
+    );
+    assert_eq!(
+        pending_for_open_span(|b| b.env([("LOGFIRE_PENDING_SPANS", "false")])),
+        0,
+        "LOGFIRE_PENDING_SPANS=false"
+    );
+    assert_eq!(
+        pending_for_open_span(|b| b
+            .env([("LOGFIRE_PENDING_SPANS", "false")])
+            .pending_spans(true)),
+        1,
+        "the builder beats the environment"
+    );
+}
