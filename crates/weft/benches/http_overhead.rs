@@ -1,7 +1,8 @@
 //! What tracing costs an HTTP round trip: an axum hello-world over loopback called by
 //! reqwest, plain vs instrumented on both sides (tower `ServerLayer` + reqwest
-//! `ClientMiddleware`, spans exported to an exporter that counts and drops them), in
-//! one run so both see the same machine. Results: `docs/benchmarks/http.md`.
+//! `ClientMiddleware`, spans exported by the global instance to an exporter that counts
+//! and drops them), in one run so both see the same machine: criterion groups, then
+//! an interleaved run of plain/instrumented pairs. Results: `docs/benchmarks/http.md`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -10,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::routing::get;
-use criterion::{Criterion, criterion_group, criterion_main};
-use opentelemetry::context::FutureExt as _;
+use criterion::Criterion;
+use std::time::{Duration, Instant};
 use weft::export::{ExportError, SpanExporter, SpanRecord};
 use weft::integrations::{reqwest::ClientMiddleware, tower::ServerLayer};
 
@@ -26,26 +27,6 @@ impl SpanExporter for Counting {
     }
 }
 
-/// Carries the bench's weft instance into the server (as a global instance would be).
-#[derive(Clone)]
-struct InCx<S>(S, opentelemetry::Context);
-
-impl<S: tower::Service<R>, R> tower::Service<R> for InCx<S> {
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = opentelemetry::context::WithContext<S::Future>;
-    fn poll_ready(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Result<(), S::Error>> {
-        self.0.poll_ready(cx)
-    }
-    fn call(&mut self, req: R) -> Self::Future {
-        let _attached = self.1.clone().attach();
-        self.0.call(req).with_context(self.1.clone())
-    }
-}
-
 async fn serve(router: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -57,76 +38,122 @@ fn hello() -> Router {
     Router::new().route("/hello", get(|| async { "hello" }))
 }
 
-fn round_trip(c: &mut Criterion) {
+/// Servers, clients and URLs for both cases.
+struct Setup {
+    rt: tokio::runtime::Runtime,
+    plain_client: reqwest::Client,
+    /// The middleware client with no middleware: what `reqwest-middleware` costs alone.
+    bare_middleware_client: reqwest_middleware::ClientWithMiddleware,
+    traced_client: reqwest_middleware::ClientWithMiddleware,
+    plain_url: String,
+    traced_url: String,
+}
+
+fn setup() -> Setup {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let counted = Counting::default();
-    let weft = weft::configure()
-        .local()
-        .console(false)
-        .no_default_exporter()
-        .env([("LOGFIRE_TOKEN", "")])
-        .exporter(counted.clone())
-        .finish()
-        .unwrap();
-    let cx = weft.context();
-
     let (plain_addr, traced_addr) = rt.block_on(async {
         let plain = serve(hello()).await;
-        let cx2 = cx.clone();
-        let traced = serve(
-            hello()
-                .layer(ServerLayer::new())
-                .layer(tower::layer::layer_fn(move |s| InCx(s, cx2.clone()))),
-        )
-        .await;
+        let traced = serve(hello().layer(ServerLayer::new())).await;
         (plain, traced)
     });
-    let plain_client = reqwest::Client::new();
-    let traced_client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
-        .with(ClientMiddleware::new())
-        .build();
-    let plain_url = format!("http://{plain_addr}/hello");
-    let traced_url = format!("http://{traced_addr}/hello");
+    Setup {
+        rt,
+        plain_client: reqwest::Client::new(),
+        bare_middleware_client: reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+            .build(),
+        traced_client: reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+            .with(ClientMiddleware::new())
+            .build(),
+        plain_url: format!("http://{plain_addr}/hello"),
+        traced_url: format!("http://{traced_addr}/hello"),
+    }
+}
 
+async fn get_plain(client: &reqwest::Client, url: &str) {
+    client.get(url).send().await.unwrap().bytes().await.unwrap();
+}
+
+async fn get_middleware(client: &reqwest_middleware::ClientWithMiddleware, url: &str) {
+    client.get(url).send().await.unwrap().bytes().await.unwrap();
+}
+
+fn round_trip(c: &mut Criterion, s: &Setup) {
     let mut group = c.benchmark_group("http_round_trip");
     group.bench_function("plain", |b| {
-        b.to_async(&rt).iter(|| async {
-            plain_client
-                .get(&plain_url)
-                .send()
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
-        });
+        b.to_async(&s.rt)
+            .iter(|| get_plain(&s.plain_client, &s.plain_url));
+    });
+    group.bench_function("middleware_client_no_weft", |b| {
+        b.to_async(&s.rt)
+            .iter(|| get_middleware(&s.bare_middleware_client, &s.plain_url));
     });
     group.bench_function("instrumented", |b| {
-        b.to_async(&rt).iter(|| {
-            async {
-                traced_client
-                    .get(&traced_url)
-                    .send()
-                    .await
-                    .unwrap()
-                    .bytes()
-                    .await
-                    .unwrap();
-            }
-            .with_context(cx.clone())
-        });
+        b.to_async(&s.rt)
+            .iter(|| get_middleware(&s.traced_client, &s.traced_url));
     });
     group.finish();
-    weft.force_flush();
+}
+
+/// Plain, bare-middleware and instrumented round trips in turn, `n` rounds, so a change
+/// of machine load hits all alike; prints the medians and the added latency.
+fn interleaved(s: &Setup, n: usize) {
+    fn median(mut v: Vec<Duration>) -> Duration {
+        v.sort();
+        v[v.len() / 2]
+    }
+    let (mut plain, mut bare, mut traced) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    s.rt.block_on(async {
+        for _ in 0..n {
+            let t = Instant::now();
+            get_plain(&s.plain_client, &s.plain_url).await;
+            plain.push(t.elapsed());
+            let t = Instant::now();
+            get_middleware(&s.bare_middleware_client, &s.plain_url).await;
+            bare.push(t.elapsed());
+            let t = Instant::now();
+            get_middleware(&s.traced_client, &s.traced_url).await;
+            traced.push(t.elapsed());
+        }
+    });
+    let (p, b, t) = (median(plain), median(bare), median(traced));
+    let pct = |x: Duration, base: Duration| (x.as_secs_f64() / base.as_secs_f64() - 1.0) * 100.0;
     eprintln!(
-        "spans exported by the instrumented runs: {}",
-        counted.0.load(Ordering::Relaxed)
+        "interleaved, {n} rounds (medians): plain {p:?}; middleware client, no weft {b:?} ({:+.1} % vs plain); \
+         instrumented {t:?} ({:+.1} % vs plain, {:+.1} % vs the bare middleware client)",
+        pct(b, p),
+        pct(t, p),
+        pct(t, b)
     );
 }
 
-criterion_group!(benches, round_trip);
-criterion_main!(benches);
+fn main() {
+    let counted = Counting::default();
+    // A global instance, as a service has: the bench is its own process.
+    let weft = weft::configure()
+        .console(false)
+        .no_default_exporter()
+        .env([("LOGFIRE_TOKEN", "")])
+        .distributed_tracing(weft::DistributedTracing::Allow)
+        .exporter(counted.clone())
+        .finish()
+        .unwrap();
+    let s = setup();
+    let mut c = Criterion::default().configure_from_args();
+    round_trip(&mut c, &s);
+    c.final_summary();
+    interleaved(&s, 5_000);
+    weft.force_flush();
+    eprintln!(
+        "records exported: {}, dropped: {}",
+        counted.0.load(Ordering::Relaxed),
+        weft.dropped_spans()
+    );
+}
