@@ -60,6 +60,7 @@ impl ConfigBuilder {
             control_rx,
             WorkerSettings {
                 exporters,
+                processors: std::mem::take(&mut self.processors),
                 pending_spans: settings.pending_spans,
                 max_batch: settings.max_batch,
                 interval: settings.schedule_delay,

@@ -50,6 +50,7 @@ pub struct ConfigBuilder {
     pub(crate) min_level: Option<Level>,
     pub(crate) distributed_tracing: Option<DistributedTracing>,
     pub(crate) exporters: Vec<Box<dyn SpanExporter>>,
+    pub(crate) processors: Vec<Box<dyn crate::export::SpanProcessor>>,
     pub(crate) no_default_exporter: bool,
     pub(crate) pending_spans: Option<bool>,
     pub(crate) max_queue_size: Option<usize>,
@@ -155,6 +156,13 @@ impl ConfigBuilder {
     /// [`local`](Self::local) instance, setting it here sets it for the process.
     pub fn distributed_tracing(mut self, policy: DistributedTracing) -> Self {
         self.distributed_tracing = Some(policy);
+        self
+    }
+
+    /// Adds a processor that sees, and may change, every record on the export thread
+    /// before the exporters do (after the processors added before it).
+    pub fn span_processor(mut self, processor: impl crate::export::SpanProcessor) -> Self {
+        self.processors.push(Box::new(processor));
         self
     }
 

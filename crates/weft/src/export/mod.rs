@@ -6,6 +6,9 @@
 pub(crate) mod console;
 pub mod memory;
 pub mod otlp;
+mod processor;
+
+pub use processor::SpanProcessor;
 pub(crate) mod worker;
 
 pub use crate::record::{

@@ -5,7 +5,7 @@
 //! It marks itself suppressed, so nothing the exporters do (HTTP clients log through
 //! `tracing`) is ever traced into itself.
 
-use super::SpanExporter;
+use super::{SpanExporter, SpanProcessor};
 use crate::ids::pending_span_id;
 use crate::record::{LateFields, SpanRecord, SpanType};
 use crate::value::Value;
@@ -60,6 +60,7 @@ pub(crate) enum Control {
 /// The export thread's settings.
 pub(crate) struct WorkerSettings {
     pub(crate) exporters: Vec<(String, Box<dyn SpanExporter>)>,
+    pub(crate) processors: Vec<Box<dyn SpanProcessor>>,
     pub(crate) pending_spans: bool,
     pub(crate) max_batch: usize,
     pub(crate) interval: Duration,
@@ -210,7 +211,10 @@ impl Worker {
 
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Start(record) => {
+            Msg::Start(mut record) => {
+                for p in &mut self.settings.processors {
+                    p.on_start(&mut record);
+                }
                 // The console prints before the batch: it shows thread numbers only.
                 for (_, e) in &mut self.settings.exporters {
                     e.on_start(&record);
@@ -244,13 +248,20 @@ impl Worker {
                     if let Some(late) = late {
                         late.apply_to(&mut record);
                     }
+                    for p in &mut self.settings.processors {
+                        p.on_end(&mut record);
+                    }
                     self.batch.push(record);
                 }
                 None => {
                     self.settings.dropped.fetch_add(1, Ordering::Relaxed);
                 }
             },
-            Msg::Log(record) => {
+            Msg::Log(mut record) => {
+                for p in &mut self.settings.processors {
+                    p.on_start(&mut record);
+                    p.on_end(&mut record);
+                }
                 for (_, e) in &mut self.settings.exporters {
                     e.on_start(&record);
                 }
