@@ -69,6 +69,8 @@ try {
   const critical = await page.$$eval("#tree .row", (els) => els.filter((r) => r.querySelector(".bar.critical")).map((r) => r.querySelector(".label").textContent));
   const open = await page.$$eval(`#span-${key(7)} .bar.open`, (els) => els.length);
   expect(open === 1, "the pending span drawn as an open bar");
+  const openWidth = await page.$eval(`#span-${key(7)} .bar.open`, (e) => parseFloat(e.style.width));
+  expect(openWidth > 1, `the open bar runs on to the latest time the trace holds, got ${openWidth}%`);
   const health = await page.textContent("#health");
 
   // 3. Collapse and expand the root.

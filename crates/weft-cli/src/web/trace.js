@@ -65,7 +65,10 @@ function renderTree() {
     if (n.depth > hideBelow) return;
     hideBelow = collapsed.has(n.key) ? n.depth : Infinity;
     const left = ((n.start_ns - view.start_ns) / total) * 100;
-    const width = Math.max(((n.end_ns - n.start_ns) / total) * 100, 0.15);
+    // An open span has lasted at least until the latest thing the trace holds: draw it
+    // to there (dashed), so it reads as still running rather than as instant.
+    const end = n.open ? Math.max(n.end_ns, view.end_ns) : n.end_ns;
+    const width = Math.max(((end - n.start_ns) / total) * 100, 0.15);
     const color = weft.color(n.service, view.services);
     const toggle = hasChildren(i) ? `<button class="toggle" data-key="${n.key}" aria-label="collapse">${collapsed.has(n.key) ? "▸" : "▾"}</button>` : `<span class="toggle-pad"></span>`;
     const marks = [
@@ -77,7 +80,7 @@ function renderTree() {
     const bar = n.is_log
       ? `<span class="log-mark lvl-${weft.level(n.level_num)}" style="left:${left}%; --c:${color}" title="log"></span>`
       : `<span class="bar${n.open ? " open" : ""}${n.critical ? " critical" : ""}" style="left:${left}%; width:${width}%; --c:${color}"></span>
-         <span class="dur${left + width > 85 ? " inside" : ""}" style="${left + width > 85 ? `right:${Math.max(0, 100 - left - width)}%` : `left:${left + width}%`}">${n.open ? "≥ " : ""}${weft.fmtNs(n.end_ns - n.start_ns)}</span>`;
+         <span class="dur${left + width > 85 ? " inside" : ""}" style="${left + width > 85 ? `right:${Math.max(0, 100 - left - width)}%` : `left:${left + width}%`}">${n.open ? "≥ " : ""}${weft.fmtNs(end - n.start_ns)}</span>`;
     out.push(`<div class="row${n.is_log ? " is-log" : ""}${n.key === selected ? " selected" : ""}" id="span-${n.key}" data-key="${n.key}" role="treeitem" aria-level="${n.depth + 1}">
       <span class="col-name" style="padding-left:${n.depth * 16 + 4}px">${toggle}<span class="svc-dot" style="--c:${color}"></span><span class="label">${weft.esc(n.label)}</span>${marks}</span>
       <span class="col-bar">${bar}</span></div>`);
