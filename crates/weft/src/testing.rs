@@ -2,7 +2,7 @@
 //! read back whole.
 
 use crate::export::memory::MemoryExporter;
-use crate::{ConfigureError, Weft};
+use crate::{ConfigBuilder, ConfigureError, Weft};
 
 /// A local (non-global) instance with ids 1, 2, 3…, a clock that ticks one second per
 /// reading, no console, no OTLP exporter and no environment: what it records goes only
@@ -19,14 +19,28 @@ use crate::{ConfigureError, Weft};
 /// assert_eq!(memory.spans()[0].span_context.span_id().to_string(), "0000000000000001");
 /// ```
 pub fn deterministic() -> Result<(Weft, MemoryExporter), ConfigureError> {
+    let (builder, memory) = builder();
+    Ok((builder.deterministic().finish()?, memory))
+}
+
+/// The builder [`deterministic`] starts from, before its ids and clock: a local
+/// instance with no console, no OTLP exporter and no environment, recording into the
+/// returned [`MemoryExporter`]. Add the options a test needs, then `finish()`.
+///
+/// ```
+/// let (builder, memory) = weft::testing::builder();
+/// let weft = builder.sampling_ratio(0.0).finish().unwrap();
+/// weft.in_scope(|| drop(weft::span!("not sampled").entered()));
+/// weft.force_flush();
+/// assert!(memory.records().is_empty());
+/// ```
+pub fn builder() -> (ConfigBuilder, MemoryExporter) {
     let memory = MemoryExporter::default();
-    let weft = crate::configure()
+    let builder = crate::configure()
         .local()
-        .deterministic()
         .console(false)
         .no_default_exporter()
         .env(std::iter::empty::<(String, String)>())
-        .exporter(memory.clone())
-        .finish()?;
-    Ok((weft, memory))
+        .exporter(memory.clone());
+    (builder, memory)
 }

@@ -141,16 +141,8 @@ fn the_setting_reaches_the_policy_and_every_extraction_obeys_it() {
 /// A local instance with a ratio that samples no root: the carried flags decide.
 #[test]
 fn sampling_rides_in_the_carried_flags() {
-    let memory = MemoryExporter::default();
-    let weft = weft::configure()
-        .local()
-        .console(false)
-        .no_default_exporter()
-        .env(std::iter::empty::<(String, String)>())
-        .sampling_ratio(0.0)
-        .exporter(memory.clone())
-        .finish()
-        .unwrap();
+    let (builder, memory) = weft::testing::builder();
+    let weft = builder.sampling_ratio(0.0).finish().unwrap();
     let carried =
         |flags: &str| Carrier::from_iter([("traceparent", format!("00-{TID}-{SID}-{flags}"))]);
     let inside = weft.in_scope(|| {
@@ -247,13 +239,9 @@ fn the_manual_propagation_example_prints_the_carrier_and_the_tree() {
 /// so a disabled service does not unsample the services it calls.
 #[test]
 fn a_disabled_sdk_records_nothing_and_keeps_the_sampled_bit() {
-    let memory = MemoryExporter::default();
-    let weft = weft::configure()
-        .local()
-        .console(false)
-        .no_default_exporter()
+    let (builder, memory) = weft::testing::builder();
+    let weft = builder
         .env([("OTEL_SDK_DISABLED", "true")])
-        .exporter(memory.clone())
         .finish()
         .unwrap();
     let carriers = weft.in_scope(|| {

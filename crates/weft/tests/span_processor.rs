@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 use weft::Value;
-use weft::export::memory::MemoryExporter;
 use weft::export::{SpanProcessor, SpanRecord, SpanType};
 
 /// Hides passwords at the end and tags every record at the start.
@@ -40,15 +39,10 @@ impl SpanProcessor for Second {
 
 #[test]
 fn processors_change_what_is_exported_in_order() {
-    let memory = MemoryExporter::default();
-    let weft = weft::configure()
-        .local()
-        .console(false)
-        .no_default_exporter()
-        .env(std::iter::empty::<(String, String)>())
+    let (builder, memory) = weft::testing::builder();
+    let weft = builder
         .span_processor(Redact)
         .span_processor(Second)
-        .exporter(memory.clone())
         .finish()
         .unwrap();
     weft.in_scope(|| {

@@ -81,14 +81,8 @@ fn a_callsite_first_reached_below_the_floor_is_recorded_once_the_floor_is_lowere
     assert!(first.force_flush());
     assert!(first_memory.spans().is_empty());
 
-    let memory = weft::export::memory::MemoryExporter::default();
-    let second = weft::configure()
-        .local()
-        .deterministic()
-        .console(false)
-        .no_default_exporter()
-        .env(std::iter::empty::<(String, String)>())
-        .exporter(memory.clone())
+    let (builder, memory) = weft::testing::builder();
+    let second = builder
         .tracing_min_level(weft::Level::Debug)
         .finish()
         .unwrap();
