@@ -12,7 +12,7 @@ use crate::ids::IdSource;
 use crate::level::Level;
 use crate::record::{LateFields, SpanRecord};
 use crate::sampler::Sampler;
-use crossbeam_channel::{Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
 use opentelemetry::Context;
 use opentelemetry::trace::{SpanId, TraceId};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,6 +27,12 @@ pub(crate) struct Shared {
     pub(crate) sampler: Sampler,
     pub(crate) min_level: Level,
     pub(crate) tx: Sender<Msg>,
+    /// Boxes the export thread hands back after export, still holding their last
+    /// record. Reusing one drops that record here, on an application thread: memory is
+    /// then freed where it is allocated again, instead of every record being allocated
+    /// on one thread and freed on the export thread, which makes both contend for the
+    /// allocator's lock.
+    pub(crate) recycled: Receiver<Box<SpanRecord>>,
     pub(crate) control: Sender<Control>,
     pub(crate) dropped: Arc<AtomicU64>,
     pub(crate) warned_full: AtomicBool,
@@ -85,7 +91,20 @@ impl Pipeline {
     }
 
     pub(crate) fn send_start(&self, record: SpanRecord) {
-        self.send(Msg::Start(Box::new(record)));
+        self.send(Msg::Start(self.boxed(record)));
+    }
+
+    /// `record` in a recycled box if one is waiting (dropping the record it held), else
+    /// in a new one.
+    #[inline]
+    fn boxed(&self, record: SpanRecord) -> Box<SpanRecord> {
+        match self.0.recycled.try_recv() {
+            Ok(mut spare) => {
+                *spare = record;
+                spare
+            }
+            Err(_) => Box::new(record),
+        }
     }
 
     pub(crate) fn send_end(
@@ -104,7 +123,7 @@ impl Pipeline {
     }
 
     pub(crate) fn send_log(&self, record: SpanRecord) {
-        self.send(Msg::Log(Box::new(record)));
+        self.send(Msg::Log(self.boxed(record)));
     }
 
     fn send(&self, msg: Msg) {

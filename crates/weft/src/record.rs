@@ -206,6 +206,30 @@ pub struct SpanRecord {
 }
 
 impl SpanRecord {
+    /// An empty record that owns no memory: what stands in a recycled box while its
+    /// record is out with the exporters.
+    pub(crate) fn placeholder() -> SpanRecord {
+        SpanRecord {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: SpanId::INVALID,
+            parent_is_remote: false,
+            name: Cow::Borrowed(""),
+            template: None,
+            kind: SpanKind::Internal,
+            span_type: SpanType::Span,
+            level: None,
+            start_ns: 0,
+            end_ns: 0,
+            attributes: Vec::new(),
+            events: Vec::new(),
+            links: Vec::new(),
+            status: Status::Unset,
+            code: None,
+            thread: ThreadInfo { id: 0, name: None },
+            scope: Cow::Borrowed(""),
+        }
+    }
+
     /// The attribute named `key`, if set (the last value wins).
     pub fn attribute(&self, key: &str) -> Option<&Value> {
         self.attributes

@@ -54,6 +54,9 @@ impl ConfigBuilder {
 
         let (tx, rx) = crossbeam_channel::bounded(settings.max_queue_size);
         let (control_tx, control_rx) = crossbeam_channel::unbounded();
+        // Spare boxes: a few batches' worth is enough to keep the application threads supplied.
+        let (recycle_tx, recycle_rx) =
+            crossbeam_channel::bounded(settings.max_batch.clamp(64, 2048));
         let dropped = Arc::new(AtomicU64::new(0));
         let handle = worker::spawn(
             rx,
@@ -66,6 +69,7 @@ impl ConfigBuilder {
                 interval: settings.schedule_delay,
                 max_open_spans: 100_000,
                 dropped: dropped.clone(),
+                recycle: recycle_tx,
             },
         )
         .map_err(ConfigureError::Thread)?;
@@ -95,6 +99,7 @@ impl ConfigBuilder {
             },
             min_level: settings.min_level,
             tx,
+            recycled: recycle_rx,
             control: control_tx,
             dropped,
             warned_full: AtomicBool::new(false),

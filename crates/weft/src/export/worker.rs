@@ -9,7 +9,7 @@ use super::{SpanExporter, SpanProcessor};
 use crate::ids::pending_span_id;
 use crate::record::{LateFields, SpanRecord, SpanType};
 use crate::value::Value;
-use crossbeam_channel::{Receiver, TryRecvError};
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use opentelemetry::trace::{SpanContext, SpanId, TraceId};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -66,6 +66,9 @@ pub(crate) struct WorkerSettings {
     pub(crate) interval: Duration,
     pub(crate) max_open_spans: usize,
     pub(crate) dropped: Arc<AtomicU64>,
+    /// Where exported records' boxes go back to the application threads (see
+    /// `Shared::recycled`); when it is full they are freed here.
+    pub(crate) recycle: Sender<Box<SpanRecord>>,
 }
 
 struct Open {
@@ -289,9 +292,14 @@ impl Worker {
         if self.batch.is_empty() {
             return;
         }
-        // Exporters take a slice of records: move them out of their boxes once per batch.
+        // Exporters take a slice of records: move them out of their boxes once per batch
+        // (an empty placeholder stays in each box, to be refilled after export).
         self.flat.clear();
-        self.flat.extend(self.batch.drain(..).map(|b| *b));
+        self.flat.extend(
+            self.batch
+                .iter_mut()
+                .map(|b| std::mem::replace(&mut **b, SpanRecord::placeholder())),
+        );
         crate::record::ThreadInfo::name_all(&mut self.flat);
         for (i, (target, e)) in self.settings.exporters.iter_mut().enumerate() {
             if let Err(err) = e.export(&self.flat) {
@@ -304,6 +312,22 @@ impl Worker {
                 }
             }
         }
+        self.recycle_batch();
+    }
+
+    /// Puts each exported record back in its box and hands the boxes back to the
+    /// application threads, which drop the records when they reuse the boxes.
+    fn recycle_batch(&mut self) {
+        for (mut spare, mut record) in self.batch.drain(..).zip(self.flat.drain(..)) {
+            // Thread names are shared here; release them on this thread.
+            record.thread.name = None;
+            *spare = record;
+            if self.settings.recycle.try_send(spare).is_err() {
+                // Full: enough spares are waiting; the rest are freed here, as before.
+                break;
+            }
+        }
+        self.batch.clear();
         self.flat.clear();
     }
 }
