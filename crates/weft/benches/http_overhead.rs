@@ -105,11 +105,13 @@ fn interleaved(s: &Setup, n: usize) {
         v.sort();
         v[v.len() / 2]
     }
-    let (mut plain, mut bare, mut traced) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-    );
+    let [
+        mut plain,
+        mut bare,
+        mut traced,
+        mut client_only,
+        mut server_only,
+    ]: [Vec<Duration>; 5] = Default::default();
     s.rt.block_on(async {
         for _ in 0..n {
             let t = Instant::now();
@@ -121,17 +123,26 @@ fn interleaved(s: &Setup, n: usize) {
             let t = Instant::now();
             get_middleware(&s.traced_client, &s.traced_url).await;
             traced.push(t.elapsed());
+            let t = Instant::now();
+            get_middleware(&s.traced_client, &s.plain_url).await;
+            client_only.push(t.elapsed());
+            let t = Instant::now();
+            get_plain(&s.plain_client, &s.traced_url).await;
+            server_only.push(t.elapsed());
         }
     });
-    let (p, b, t) = (median(plain), median(bare), median(traced));
-    let pct = |x: Duration, base: Duration| (x.as_secs_f64() / base.as_secs_f64() - 1.0) * 100.0;
-    eprintln!(
-        "interleaved, {n} rounds (medians): plain {p:?}; middleware client, no weft {b:?} ({:+.1} % vs plain); \
-         instrumented {t:?} ({:+.1} % vs plain, {:+.1} % vs the bare middleware client)",
-        pct(b, p),
-        pct(t, p),
-        pct(t, b)
-    );
+    let p = median(plain);
+    let pct = |x: Duration| (x.as_secs_f64() / p.as_secs_f64() - 1.0) * 100.0;
+    eprintln!("interleaved, {n} rounds (medians, change vs plain):");
+    for (name, v) in [
+        ("plain", p),
+        ("middleware client, no weft", median(bare)),
+        ("instrumented (both sides)", median(traced)),
+        ("weft client, plain server", median(client_only)),
+        ("plain client, weft server", median(server_only)),
+    ] {
+        eprintln!("  {name:<28} {v:>10.1?} {:+6.1} %", pct(v));
+    }
 }
 
 fn main() {
