@@ -199,13 +199,13 @@ impl Span {
 
     /// Makes the span current until the returned guard drops; the span ends then too.
     pub fn entered(self) -> EnteredSpan {
-        let guard = self.cx.as_ref().map(|sc| enter_context(sc));
+        let guard = self.cx.as_ref().map(enter_context);
         EnteredSpan { guard, span: self }
     }
 
     /// Makes the span current until the returned guard drops, without ending it.
     pub fn enter(&self) -> Entered<'_> {
-        let guard = self.cx.as_ref().map(|sc| enter_context(sc));
+        let guard = self.cx.as_ref().map(enter_context);
         Entered {
             _guard: guard,
             _span: std::marker::PhantomData,
