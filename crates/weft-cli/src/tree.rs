@@ -228,7 +228,9 @@ impl Tree {
                 .children
                 .iter()
                 .copied()
-                .filter(|c| self.nodes[*c].row.signal == Signal::Span)
+                // Logs (OTLP logs, and Logfire-style logs: zero-length spans) are
+                // moments, not work anyone waited on.
+                .filter(|c| !self.nodes[*c].row.is_log())
                 .collect();
             children.sort_by_key(|c| std::cmp::Reverse(self.effective_end(*c)));
             let mut cursor = self.effective_end(i);

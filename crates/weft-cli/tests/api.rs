@@ -103,6 +103,9 @@ async fn critical_path_follows_what_each_parent_waited_on() {
                 .flags(REMOTE),
             S::new("search", "rank", t, 6, Some(5), t0 + 41, t0 + 55),
             S::new("search", "fetch", t, 7, Some(5), t0 + 52, t0 + 88),
+            // A Logfire-style log (a zero-length span) after fetch ended: a moment, not work.
+            S::new("search", "fetched", t, 8, Some(5), t0 + 89, t0 + 89)
+                .attr("logfire.span_type", "log"),
         ],
     )
     .await;
@@ -116,7 +119,7 @@ async fn critical_path_follows_what_each_parent_waited_on() {
     assert_eq!(
         critical,
         ["GET /", "auth", "search", "query", "fetch"],
-        "not ads (it finished while search ran), not rank (it overlapped fetch, which ended last)"
+        "not ads (it finished while search ran), not rank (it overlapped fetch, which ended last), not the log"
     );
     run.shutdown().await;
 }
