@@ -80,7 +80,10 @@ fn tracing_floor() -> Level {
 /// Whether weft records a `tracing` span or event with this metadata.
 fn records(meta: &Metadata<'_>) -> bool {
     let level = Level::from_tracing(meta.level());
-    level >= tracing_floor() && crate::level::enabled(level) && !crate::suppress::is_suppressed()
+    // The stored floor is a level number: compare numbers, no lookup per event.
+    level as u8 >= TRACING_FLOOR.load(Ordering::Relaxed)
+        && crate::level::enabled(level)
+        && !crate::suppress::is_suppressed()
 }
 
 /// The most verbose `tracing` level that `level` lets through (`notice` lies between

@@ -316,7 +316,8 @@ impl Worker {
     }
 
     /// Puts each exported record back in its box and hands the boxes back to the
-    /// application threads, which drop the records when they reuse the boxes.
+    /// application threads, which drop the records when they reuse the boxes. Both
+    /// lists end empty: on a break, the drains drop what is left here.
     fn recycle_batch(&mut self) {
         for (mut spare, mut record) in self.batch.drain(..).zip(self.flat.drain(..)) {
             // Thread names are shared here; release them on this thread.
@@ -327,8 +328,6 @@ impl Worker {
                 break;
             }
         }
-        self.batch.clear();
-        self.flat.clear();
     }
 }
 
