@@ -17,6 +17,7 @@
 #[cfg(feature = "actix-web")]
 pub mod actix_web;
 mod header;
+mod interned;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
 #[cfg(any(feature = "tower", feature = "actix-web"))]
@@ -138,13 +139,68 @@ pub(crate) fn authority_attributes(
     default_port: Option<u16>,
     attributes: &mut Vec<Attribute>,
 ) {
-    let Ok(authority) = authority.parse::<http::uri::Authority>() else {
-        return;
+    let (host, port) = match simple_authority(authority) {
+        Some(parts) => parts,
+        None => {
+            let Ok(authority) = authority.parse::<http::uri::Authority>() else {
+                return;
+            };
+            host_port_attributes(
+                authority.host(),
+                authority.port_u16(),
+                default_port,
+                attributes,
+            );
+            return;
+        }
     };
-    attributes.push(("server.address".into(), authority.host().to_owned().into()));
-    if let Some(port) = authority.port_u16().or(default_port) {
+    host_port_attributes(host, port, default_port, attributes);
+}
+
+/// `server.address` and `server.port` from a host and port already split.
+pub(crate) fn host_port_attributes(
+    host: &str,
+    port: Option<u16>,
+    default_port: Option<u16>,
+    attributes: &mut Vec<Attribute>,
+) {
+    let host = match interned::intern(interned::Pool::Peer, host) {
+        Some(host) => Cow::Borrowed(host),
+        None => Cow::Owned(host.to_owned()),
+    };
+    attributes.push(("server.address".into(), crate::value::Value::Str(host)));
+    if let Some(port) = port.or(default_port) {
         attributes.push(("server.port".into(), port.into()));
     }
+}
+
+/// The host and port of `host` or `host:digits` where the host is letters, digits, `.`
+/// and `-` (every ordinary `Host` header): such a string is always a valid authority,
+/// and these are the host and port `http::uri::Authority` reads from it. Parsing it
+/// with `Authority` instead would copy it into a new allocation on every request.
+/// Anything else is `None`, for `Authority` to judge.
+pub(crate) fn simple_authority(authority: &str) -> Option<(&str, Option<u16>)> {
+    let bytes = authority.as_bytes();
+    let colon = bytes
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || *b == b'.' || *b == b'-'));
+    let Some(colon) = colon else {
+        return (!bytes.is_empty()).then_some((authority, None));
+    };
+    if bytes[colon] != b':' {
+        return None;
+    }
+    // An empty or out-of-range port is no port, as `Authority::port_u16` says.
+    let mut port: Option<u16> = (colon + 1 < bytes.len()).then_some(0);
+    for b in &bytes[colon + 1..] {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        port = port
+            .and_then(|p| p.checked_mul(10))
+            .and_then(|p| p.checked_add(u16::from(b - b'0')));
+    }
+    Some((&authority[..colon], port))
 }
 
 #[cfg(test)]
@@ -162,6 +218,51 @@ mod tests {
         assert_eq!(grpc_path("/a/"), None);
         assert_eq!(grpc_path("a/b"), None);
         assert_eq!(grpc_path("/a b/c"), None);
+    }
+
+    /// The shortcut reads what `Authority` reads, wherever it applies.
+    #[test]
+    fn simple_authorities_read_as_authority_does() {
+        let cases = [
+            "example.com",
+            "example.com:8080",
+            "127.0.0.1:3000",
+            "localhost:",
+            ":80",
+            "a:99999",
+            "a:65535",
+            "a:65536",
+            "a:00000000000000000080",
+            "0:0",
+            "a.b-c:1",
+            "a:0080",
+            "a:+80",
+            "a:80:90",
+            "[::1]:8080",
+            "user@host:1",
+            "under_score:1",
+            "",
+            "ex ample",
+            "h%41",
+        ];
+        for case in cases {
+            let parsed = case
+                .parse::<http::uri::Authority>()
+                .ok()
+                .map(|a| (a.host().to_owned(), a.port_u16()));
+            if let Some((host, port)) = simple_authority(case) {
+                assert_eq!(parsed, Some((host.to_owned(), port)), "{case:?}");
+            }
+            let mut fast = Vec::new();
+            authority_attributes(case, Some(1), &mut fast);
+            let mut slow = Vec::new();
+            if let Some((host, port)) = parsed {
+                host_port_attributes(&host, port, Some(1), &mut slow);
+            }
+            assert_eq!(fast, slow, "{case:?}");
+        }
+        assert!(simple_authority("example.com:8080").is_some());
+        assert!(simple_authority("[::1]:8080").is_none());
     }
 
     #[test]

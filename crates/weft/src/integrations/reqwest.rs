@@ -1,7 +1,9 @@
 //! A `reqwest-middleware` middleware: one CLIENT span per request, its context sent
 //! in the request's W3C headers.
 
-use super::{Started, authority_attributes, method_attributes};
+use super::{
+    Started, authority_attributes, host_port_attributes, method_attributes, simple_authority,
+};
 use crate::record::Attribute;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::SpanKind;
@@ -80,19 +82,28 @@ impl Middleware for ClientMiddleware {
 const SCOPE: &str = "weft::integrations::reqwest";
 
 fn url_attributes(url: &reqwest::Url, attributes: &mut Vec<Attribute>) {
-    let mut full = url.clone();
     // OpenTelemetry: credentials in a URL are replaced, never exported.
-    if !full.username().is_empty() || full.password().is_some() {
+    let full = if !url.username().is_empty() || url.password().is_some() {
+        let mut full = url.clone();
         let _ = full.set_username("REDACTED");
         let _ = full.set_password(Some("REDACTED"));
-    }
-    attributes.push(("url.full".into(), String::from(full).into()));
+        String::from(full)
+    } else {
+        url.as_str().to_owned()
+    };
+    attributes.push(("url.full".into(), full.into()));
     if let Some(host) = url.host_str() {
+        let default_port = url.port_or_known_default();
+        // `host:port` of an ordinary host is an authority that `Authority` reads back
+        // as the same host and port: skip writing and parsing it.
+        if simple_authority(host).is_some() {
+            return host_port_attributes(host, url.port(), default_port, attributes);
+        }
         let authority = match url.port() {
             Some(port) => format!("{host}:{port}"),
             None => host.to_owned(),
         };
-        authority_attributes(&authority, url.port_or_known_default(), attributes);
+        authority_attributes(&authority, default_port, attributes);
     }
 }
 

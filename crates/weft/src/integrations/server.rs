@@ -5,19 +5,20 @@
 //! The tower layer and the actix-web middleware each read their own request type into
 //! a [`RequestInfo`]; everything after that is here, so both behave the same.
 
+use super::interned::{Pool, intern, route_and_name};
 use super::{Started, authority_attributes, method_attributes};
 use crate::level::Level;
 use crate::pipeline::ScopedPipeline;
 use crate::record::{Attribute, SpanLink};
 use crate::span::Span;
+use crate::value::Value;
 use opentelemetry::Context;
+use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::SpanKind;
 use std::any::Any;
 use std::borrow::Cow;
 use std::net::SocketAddr;
-use weft_context::propagation::{
-    Carrier, LINK_REASON_ATTRIBUTE, LINK_REASON_DENIED, extract_third_party,
-};
+use weft_context::propagation::{LINK_REASON_ATTRIBUTE, LINK_REASON_DENIED, extract_third_party};
 
 /// A server request, as the span describes it: read from the framework's own type.
 #[derive(Debug, Clone, Copy)]
@@ -70,8 +71,25 @@ impl Side {
 pub(crate) fn describe(info: &RequestInfo<'_>) -> (Cow<'static, str>, Vec<Attribute>) {
     let mut attributes = Vec::with_capacity(12);
     let method = method_attributes(info.method, &mut attributes);
-    attributes.push(("url.path".into(), info.path.to_owned().into()));
-    attributes.push(("url.scheme".into(), info.scheme.to_owned().into()));
+    // The route's strings are the application's own: leaked once, borrowed after.
+    let interned = info.route.and_then(|route| route_and_name(route, method));
+    let route = match (interned, info.route) {
+        (Some((route, _)), _) => Some(Cow::Borrowed(route)),
+        (None, route) => route.map(|route| Cow::Owned(route.to_owned())),
+    };
+    let path = match &route {
+        // A route without parameters is its own path: the same leaked string serves.
+        Some(Cow::Borrowed(route)) if *route == info.path => Cow::Borrowed(*route),
+        _ => Cow::Owned(info.path.to_owned()),
+    };
+    attributes.push(("url.path".into(), Value::Str(path)));
+    let scheme = match info.scheme {
+        // The usual schemes need no copy.
+        "http" => Cow::Borrowed("http"),
+        "https" => Cow::Borrowed("https"),
+        other => Cow::Owned(other.to_owned()),
+    };
+    attributes.push(("url.scheme".into(), Value::Str(scheme)));
     if let Some(version) = info.protocol_version {
         attributes.push(("network.protocol.version".into(), version.into()));
     }
@@ -79,14 +97,15 @@ pub(crate) fn describe(info: &RequestInfo<'_>) -> (Cow<'static, str>, Vec<Attrib
         authority_attributes(authority, None, &mut attributes);
     }
     if let Some(agent) = info.user_agent {
-        attributes.push(("user_agent.original".into(), agent.to_owned().into()));
+        let agent = interned_or_owned(Pool::Peer, agent);
+        attributes.push(("user_agent.original".into(), Value::Str(agent)));
     }
     if let Some(addr) = info.client {
         attributes.push(("client.address".into(), addr.ip().to_string().into()));
         attributes.push(("client.port".into(), addr.port().into()));
     }
-    if let Some(route) = info.route {
-        attributes.push(("http.route".into(), route.to_owned().into()));
+    if let Some(route) = &route {
+        attributes.push(("http.route".into(), Value::Str(route.clone())));
     }
     if info.grpc {
         if let Some((service, rpc)) = super::grpc_path(info.path) {
@@ -96,17 +115,27 @@ pub(crate) fn describe(info: &RequestInfo<'_>) -> (Cow<'static, str>, Vec<Attrib
             return (Cow::Owned(format!("{service}/{rpc}")), attributes);
         }
     }
-    let name = match info.route {
-        Some(route) => Cow::Owned(format!("{method} {route}")),
-        None => Cow::Borrowed(method),
+    let name = match (interned, info.route) {
+        (Some((_, name)), _) => Cow::Borrowed(name),
+        (None, Some(route)) => Cow::Owned(format!("{method} {route}")),
+        (None, None) => Cow::Borrowed(method),
     };
     (name, attributes)
 }
 
-/// Extracts the caller's context from `carrier` under the policy and starts the
-/// request's SERVER span in it. Under `Deny` the caller's span becomes a link.
+/// `s` borrowed from the interned strings, or copied when its pool is full.
+pub(crate) fn interned_or_owned(pool: Pool, s: &str) -> Cow<'static, str> {
+    match intern(pool, s) {
+        Some(interned) => Cow::Borrowed(interned),
+        None => Cow::Owned(s.to_owned()),
+    }
+}
+
+/// Extracts the caller's context from `carrier` (the request's W3C fields) under the
+/// policy and starts the request's SERVER span in it. Under `Deny` the caller's span
+/// becomes a link.
 pub(crate) fn start_server_span(
-    carrier: &Carrier,
+    carrier: &impl Extractor,
     info: &RequestInfo<'_>,
     scope: &'static str,
 ) -> Started {

@@ -34,12 +34,13 @@ mod future;
 pub use body::TracedBody;
 pub use future::ResponseFuture;
 
+use super::header::{W3cFields, single_field};
 use super::server::{RequestInfo, start_server_span};
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::Version;
 use actix_web::http::header::{self, HeaderMap};
-use weft_context::propagation::Carrier;
+use weft_context::propagation::{Carrier, FIELDS};
 
 const SCOPE: &str = "weft::integrations::actix_web";
 
@@ -94,8 +95,8 @@ where
         // Matched against the app's resource map, so it is known before routing: the
         // middleware can wrap the whole `App`.
         let route = req.match_pattern();
-        let carrier = carrier(req.headers());
         let headers = req.headers();
+        let fields = w3c_fields(headers);
         let header_str = |name| headers.get(name).and_then(|v| v.to_str().ok());
         let info = RequestInfo {
             method: req.method().as_str(),
@@ -119,7 +120,7 @@ where
             route: route.as_deref(),
             grpc: false,
         };
-        let started = start_server_span(&carrier, &info, SCOPE);
+        let started = start_server_span(&fields, &info, SCOPE);
         let future = {
             let _attached = started.cx.clone().attach();
             self.inner.call(req)
@@ -128,9 +129,17 @@ where
     }
 }
 
-/// The W3C fields of actix's header map (on `http` 0.2), read through the same
+/// The W3C fields of actix's header map (on `http` 0.2): borrowed when each is sent at
+/// most once as visible ASCII, as the tower layer does, else read through the same
 /// `Carrier::from_header_map` as every other server: repeated fields are joined the
 /// same way, so two `traceparent` fields are just as ambiguous here.
+fn w3c_fields(headers: &HeaderMap) -> W3cFields<'_> {
+    W3cFields::single_or_else(
+        |i| single_field(headers.get_all(FIELDS[i]).map(|v| v.to_str().map_err(drop))),
+        || carrier(headers),
+    )
+}
+
 fn carrier(headers: &HeaderMap) -> Carrier {
     let mut w3c = http::HeaderMap::new();
     for field in ["traceparent", "tracestate", "baggage"] {

@@ -27,7 +27,6 @@ use super::server::{Side, start_server_span};
 use http::{Request, Response};
 use std::task::{Context as TaskContext, Poll};
 use tower::{Layer, Service};
-use weft_context::propagation::Carrier;
 
 /// Traces every request a server handles. See the [module docs](self).
 ///
@@ -79,11 +78,9 @@ where
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        let route = request::matched_path(&req);
-        let info = request::describe_server(&req, route.as_deref());
+        let (info, fields) = request::describe_server(&req);
         let grpc = info.grpc;
-        let carrier = Carrier::from_header_map(req.headers());
-        let started = start_server_span(&carrier, &info, "weft::integrations::tower");
+        let started = start_server_span(&fields, &info, "weft::integrations::tower");
         let future = {
             let _attached = started.cx.clone().attach();
             self.inner.call(req)
