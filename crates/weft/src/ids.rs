@@ -28,11 +28,21 @@ pub(crate) enum IdSource {
 
 impl IdSource {
     pub(crate) fn new_trace_id(&self) -> TraceId {
+        let ms = match self {
+            IdSource::Random => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+            IdSource::Sequential { .. } => 0,
+        };
+        self.new_trace_id_at(ms)
+    }
+
+    /// A trace id for a trace that starts at `unix_ms` (ms since the Unix epoch): the
+    /// caller has read the clock already, for the span's start.
+    pub(crate) fn new_trace_id_at(&self, unix_ms: u64) -> TraceId {
         match self {
             IdSource::Random => {
-                let ms = SystemTime::now()
-                    .duration_since(UNIX_EPOCH)
-                    .map_or(0, |d| d.as_millis() as u64);
+                let ms = unix_ms;
                 let random: u128 = RNG.with(|r| r.borrow_mut().random());
                 let id = (u128::from(ms & 0xFFFF_FFFF_FFFF) << 80) | (random >> 48);
                 TraceId::from(id.max(1))

@@ -38,7 +38,9 @@ pub(crate) fn emit(args: LogArgs) {
         return;
     }
     let parent_valid = parent.is_valid();
-    let (trace_id, span_id) = pipeline.new_ids(parent_valid.then(|| parent.trace_id()));
+    // A new trace's id embeds its start time: one clock reading serves both.
+    let root_now = (!parent_valid && pipeline.0.ids.is_random()).then(|| pipeline.now_ns());
+    let (trace_id, span_id) = pipeline.new_ids(parent_valid.then(|| parent.trace_id()), root_now);
     // Logs under an unsampled span are not exported either.
     if !pipeline.0.sampler.records || !pipeline.0.sampler.should_sample(&parent, trace_id) {
         return;
@@ -50,8 +52,8 @@ pub(crate) fn emit(args: LogArgs) {
     } else {
         (TraceFlags::default(), TraceState::NONE)
     };
-    let now = pipeline.now_ns();
-    pipeline.send_log(SpanRecord {
+    let now = root_now.unwrap_or_else(|| pipeline.now_ns());
+    pipeline.send_log(|| SpanRecord {
         span_context: SpanContext::new(trace_id, span_id, flags.with_sampled(true), false, state),
         parent_span_id: parent.span_id(),
         parent_is_remote: parent_valid && parent.is_remote(),
@@ -74,7 +76,7 @@ pub(crate) fn emit(args: LogArgs) {
         code: args.code,
         thread: ThreadInfo::current(),
         scope: args.scope,
-    });
+    })
 }
 
 /// Emits weft's own warning (e.g. the `distributed_tracing` one) as a Logfire warn log

@@ -116,7 +116,11 @@ impl Span {
             return Span::none();
         }
         let parent_valid = parent.is_valid();
-        let (trace_id, span_id) = pipeline.new_ids(parent_valid.then(|| parent.trace_id()));
+        // A new trace's id embeds its start time: one clock reading serves both.
+        let root_now = (!parent_valid && pipeline.0.ids.is_random())
+            .then(|| start_ns.unwrap_or_else(|| pipeline.now_ns()));
+        let (trace_id, span_id) =
+            pipeline.new_ids(parent_valid.then(|| parent.trace_id()), root_now);
         let sampled = pipeline.0.sampler.should_sample(&parent, trace_id);
         let (flags, state) = if parent_valid {
             // Flags a future version defines are not ours to pass on (W3C: "vendors
@@ -150,11 +154,15 @@ impl Span {
                 });
             }
         }
-        let start_ns = start_ns.unwrap_or_else(|| pipeline.now_ns());
-        pipeline.send_start(SpanRecord {
-            span_context: cx.clone(),
-            parent_span_id: parent.span_id(),
-            parent_is_remote: parent_valid && parent.is_remote(),
+        let start_ns = start_ns.or(root_now).unwrap_or_else(|| pipeline.now_ns());
+        let thread = ThreadInfo::current();
+        let parent_span_id = parent.span_id();
+        let parent_is_remote = parent_valid && parent.is_remote();
+        let span_context = cx.clone();
+        pipeline.send_start(move || SpanRecord {
+            span_context,
+            parent_span_id,
+            parent_is_remote,
             name: args.name,
             template: args.template,
             kind: args.kind,
@@ -167,7 +175,7 @@ impl Span {
             links,
             status: Status::Unset,
             code: args.code,
-            thread: ThreadInfo::current(),
+            thread,
             scope: args.scope,
         });
         Span {

@@ -10,7 +10,7 @@ use crate::export::otlp::{Protocol, Resource};
 use crate::export::worker::{self, WorkerSettings};
 use crate::ids::IdSource;
 use crate::instance::Weft;
-use crate::pipeline::{Pipeline, Shared};
+use crate::pipeline::{Pipeline, Shared, thread_buffer};
 use crate::value::Value;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
@@ -52,14 +52,14 @@ impl ConfigBuilder {
             exporters.clear();
         }
 
-        let (tx, rx) = crossbeam_channel::bounded(settings.max_queue_size);
+        // A span is two records (start and end): a thread wakes the export thread
+        // when it has queued about half a batch of spans.
+        let (buffers, sweeper) =
+            thread_buffer::buffers(settings.max_queue_size, settings.max_batch);
         let (control_tx, control_rx) = crossbeam_channel::unbounded();
-        // Spare boxes: a few batches' worth is enough to keep the application threads supplied.
-        let (recycle_tx, recycle_rx) =
-            crossbeam_channel::bounded(settings.max_batch.clamp(64, 2048));
         let dropped = Arc::new(AtomicU64::new(0));
         let handle = worker::spawn(
-            rx,
+            sweeper,
             control_rx,
             WorkerSettings {
                 exporters,
@@ -69,7 +69,6 @@ impl ConfigBuilder {
                 interval: settings.schedule_delay,
                 max_open_spans: 100_000,
                 dropped: dropped.clone(),
-                recycle: recycle_tx,
             },
         )
         .map_err(ConfigureError::Thread)?;
@@ -98,14 +97,12 @@ impl ConfigBuilder {
                 settings.sampler()
             },
             min_level: settings.min_level,
-            tx,
-            recycled: recycle_rx,
+            buffers,
             control: control_tx,
             dropped,
             warned_full: AtomicBool::new(false),
             worker_thread: handle.thread().clone(),
             worker: Mutex::new(Some(handle)),
-            wake_at: (settings.max_batch / 2).clamp(1, settings.max_queue_size.max(1)),
             shut_down: AtomicBool::new(false),
             default_parent,
         }));

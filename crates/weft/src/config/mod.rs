@@ -185,8 +185,10 @@ impl ConfigBuilder {
         self
     }
 
-    /// How many records may wait for export before new ones are dropped (env
-    /// `OTEL_BSP_MAX_QUEUE_SIZE`; default 8192).
+    /// How many records each recording thread may have waiting for export before its
+    /// new ones are dropped (env `OTEL_BSP_MAX_QUEUE_SIZE`; default 2048, as in
+    /// OpenTelemetry). Each thread has its own queue, allocated on its first record:
+    /// 48 bytes a record, so 96 KiB a thread by default, plus the records themselves.
     pub fn max_queue_size(mut self, size: usize) -> Self {
         self.max_queue_size = Some(size);
         self

@@ -175,7 +175,7 @@ impl ConfigBuilder {
             },
             max_queue_size: match self.max_queue_size {
                 Some(n) => n.max(1),
-                None => env.usize("OTEL_BSP_MAX_QUEUE_SIZE")?.unwrap_or(8192),
+                None => env.usize("OTEL_BSP_MAX_QUEUE_SIZE")?.unwrap_or(2048),
             },
             max_batch: env.usize("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")?.unwrap_or(512),
             schedule_delay: ms("OTEL_BSP_SCHEDULE_DELAY", 500)?,

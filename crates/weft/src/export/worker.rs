@@ -2,14 +2,18 @@
 //! spans still open at a flush, batches, and calls the exporters.
 //!
 //! It is the only consumer of the queue, so all of its state is plain, unshared data.
+//! Records arrive one thread's ring at a time (`pipeline::thread_buffer`): a span that
+//! moved between threads can have its end arrive before its start, so an early end
+//! waits for its start.
 //! It marks itself suppressed, so nothing the exporters do (HTTP clients log through
 //! `tracing`) is ever traced into itself.
 
 use super::{SpanExporter, SpanProcessor};
 use crate::ids::pending_span_id;
+use crate::pipeline::thread_buffer::Sweeper;
 use crate::record::{LateFields, SpanRecord, SpanType};
 use crate::value::Value;
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, TryRecvError};
 use opentelemetry::trace::{SpanContext, SpanId, TraceId};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -66,9 +70,6 @@ pub(crate) struct WorkerSettings {
     pub(crate) interval: Duration,
     pub(crate) max_open_spans: usize,
     pub(crate) dropped: Arc<AtomicU64>,
-    /// Where exported records' boxes go back to the application threads (see
-    /// `Shared::recycled`); when it is full they are freed here.
-    pub(crate) recycle: Sender<Box<SpanRecord>>,
 }
 
 struct Open {
@@ -106,11 +107,28 @@ impl std::hash::Hasher for SpanIdHasher {
     }
 }
 
-type OpenMap = HashMap<OpenKey, Open, std::hash::BuildHasherDefault<SpanIdHasher>>;
+type SpanMap<T> = HashMap<OpenKey, T, std::hash::BuildHasherDefault<SpanIdHasher>>;
+
+/// A span's end that arrived before its start (the span ended on another thread,
+/// whose records were handed off first).
+struct EarlyEnd {
+    end_ns: u64,
+    late: Option<Box<LateFields>>,
+    /// Sweeps since it arrived. The sweep after its own takes every record made
+    /// before it, so one still unmatched then lost its start (a full queue dropped it).
+    sweeps: u8,
+}
+
+/// Sweeps after which an early end is given up on.
+const EARLY_END_SWEEPS: u8 = 2;
 
 struct Worker {
     settings: WorkerSettings,
-    open: OpenMap,
+    sweeper: Sweeper,
+    open: SpanMap<Open>,
+    early_ends: SpanMap<EarlyEnd>,
+    /// What a sweep took, reused between sweeps.
+    swept: Vec<Msg>,
     #[expect(
         clippy::vec_box,
         reason = "records arrive boxed; moving the box is cheaper than the record"
@@ -123,7 +141,7 @@ struct Worker {
 
 /// Starts the export thread.
 pub(crate) fn spawn(
-    rx: Receiver<Msg>,
+    sweeper: Sweeper,
     control: Receiver<Control>,
     settings: WorkerSettings,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
@@ -134,28 +152,30 @@ pub(crate) fn spawn(
             let failed = vec![false; settings.exporters.len()];
             let mut worker = Worker {
                 settings,
-                open: OpenMap::default(),
+                sweeper,
+                open: SpanMap::default(),
+                early_ends: SpanMap::default(),
+                swept: Vec::new(),
                 batch: Vec::new(),
                 flat: Vec::new(),
                 failed,
             };
-            worker.run(&rx, &control);
+            worker.run(&control);
         })
 }
 
 impl Worker {
-    /// Sleeps until the schedule delay, a sender's wake-up (half a batch queued) or a
-    /// control request, then takes everything queued. Records are not received one by
-    /// one from a blocking `recv`: that would make every send wake this thread.
-    fn run(&mut self, rx: &Receiver<Msg>, control: &Receiver<Control>) {
+    /// Sleeps until the schedule delay, a thread's wake-up (half a batch queued) or a
+    /// control request, then takes what every thread has queued. Records are not
+    /// received one by one from a blocking `recv`: that would make every send wake this
+    /// thread.
+    fn run(&mut self, control: &Receiver<Control>) {
         let mut next_flush = Instant::now() + self.settings.interval;
         loop {
-            if !self.take_queued(rx) {
-                return self.finish(rx, None);
-            }
+            self.sweep(false);
             match control.try_recv() {
                 Ok(Control::Flush(reply)) => {
-                    self.drain(rx);
+                    self.sweep(false);
                     self.flush();
                     for (_, e) in &mut self.settings.exporters {
                         let _ = e.force_flush();
@@ -163,52 +183,71 @@ impl Worker {
                     reply.send();
                     continue;
                 }
-                Ok(Control::Shutdown(reply)) => return self.finish(rx, Some(reply)),
-                Err(TryRecvError::Disconnected) => return self.finish(rx, None),
+                Ok(Control::Shutdown(reply)) => return self.finish(Some(reply)),
+                Err(TryRecvError::Disconnected) => return self.finish(None),
                 Err(TryRecvError::Empty) => {}
+            }
+            if self.sweeper.orphaned() {
+                return self.finish(None);
             }
             let now = Instant::now();
             if now >= next_flush {
                 self.flush();
                 next_flush = now + self.settings.interval;
             }
-            if rx.is_empty() && control.is_empty() {
+            if control.is_empty() {
                 std::thread::park_timeout(next_flush.saturating_duration_since(Instant::now()));
             }
         }
     }
 
-    /// Handles what is queued now, exporting each full batch. False once every sender
-    /// is gone and the queue is empty.
-    fn take_queued(&mut self, rx: &Receiver<Msg>) -> bool {
+    /// Handles everything queued now, exporting each full batch. With `close`, the
+    /// rings accept nothing more (shutdown).
+    fn sweep(&mut self, close: bool) {
+        let mut msgs = std::mem::take(&mut self.swept);
         loop {
-            match rx.try_recv() {
-                Ok(msg) => {
-                    self.handle(msg);
-                    if self.batch.len() >= self.settings.max_batch {
-                        self.flush();
-                    }
-                }
-                Err(TryRecvError::Empty) => return true,
-                Err(TryRecvError::Disconnected) => return false,
+            let limit = self.settings.max_batch.max(1);
+            let (sources, more) = self.sweeper.sweep(close, limit, &mut msgs);
+            if sources > 1 {
+                // Several threads' records: put them back in the order they were made,
+                // so the console prints a parent before its children. Each thread's are
+                // in order already, and the sort is stable.
+                msgs.sort_by_key(Msg::time_ns);
             }
+            for msg in msgs.drain(..) {
+                self.handle_batched(msg);
+            }
+            if !more {
+                break;
+            }
+        }
+        self.swept = msgs;
+        self.early_ends.retain(|_, early| {
+            early.sweeps += 1;
+            early.sweeps < EARLY_END_SWEEPS
+        });
+    }
+
+    fn handle_batched(&mut self, msg: Msg) {
+        self.handle(msg);
+        if self.batch.len() >= self.settings.max_batch {
+            self.flush();
         }
     }
 
-    fn finish(&mut self, rx: &Receiver<Msg>, reply: Option<Reply>) {
-        self.drain(rx);
+    fn finish(&mut self, reply: Option<Reply>) {
+        self.sweep(true);
         self.flush();
+        // Ends whose start never came: count them with the rest that was lost.
+        let lost = self.early_ends.drain().count();
+        self.settings
+            .dropped
+            .fetch_add(lost as u64, Ordering::Relaxed);
         for (_, e) in &mut self.settings.exporters {
             let _ = e.shutdown();
         }
         if let Some(reply) = reply {
             reply.send();
-        }
-    }
-
-    fn drain(&mut self, rx: &Receiver<Msg>) {
-        while let Ok(msg) = rx.try_recv() {
-            self.handle(msg);
         }
     }
 
@@ -222,15 +261,18 @@ impl Worker {
                 for (_, e) in &mut self.settings.exporters {
                     e.on_start(&record);
                 }
+                let key = OpenKey(
+                    record.span_context.trace_id(),
+                    record.span_context.span_id(),
+                );
+                if let Some(early) = self.early_ends.remove(&key) {
+                    return self.end(record, early.end_ns, early.late);
+                }
                 if self.open.len() >= self.settings.max_open_spans {
                     // Spans that never end (leaks) must not grow memory without bound.
                     self.settings.dropped.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
-                let key = OpenKey(
-                    record.span_context.trace_id(),
-                    record.span_context.span_id(),
-                );
                 self.open.insert(
                     key,
                     Open {
@@ -244,22 +286,26 @@ impl Worker {
                 span_id,
                 end_ns,
                 late,
-            } => match self.open.remove(&OpenKey(trace_id, span_id)) {
-                Some(open) => {
-                    let mut record = open.record;
-                    record.end_ns = end_ns.max(record.start_ns);
-                    if let Some(late) = late {
-                        late.apply_to(&mut record);
+            } => {
+                let key = OpenKey(trace_id, span_id);
+                match self.open.remove(&key) {
+                    Some(open) => self.end(open.record, end_ns, late),
+                    None if self.early_ends.len() < self.settings.max_open_spans => {
+                        let sweeps = 0;
+                        self.early_ends.insert(
+                            key,
+                            EarlyEnd {
+                                end_ns,
+                                late,
+                                sweeps,
+                            },
+                        );
                     }
-                    for p in &mut self.settings.processors {
-                        p.on_end(&mut record);
+                    None => {
+                        self.settings.dropped.fetch_add(1, Ordering::Relaxed);
                     }
-                    self.batch.push(record);
                 }
-                None => {
-                    self.settings.dropped.fetch_add(1, Ordering::Relaxed);
-                }
-            },
+            }
             Msg::Log(mut record) => {
                 for p in &mut self.settings.processors {
                     p.on_start(&mut record);
@@ -271,6 +317,18 @@ impl Worker {
                 self.batch.push(record);
             }
         }
+    }
+
+    /// Completes a span with its end and what it gathered, into the batch.
+    fn end(&mut self, mut record: Box<SpanRecord>, end_ns: u64, late: Option<Box<LateFields>>) {
+        record.end_ns = end_ns.max(record.start_ns);
+        if let Some(late) = late {
+            late.apply_to(&mut record);
+        }
+        for p in &mut self.settings.processors {
+            p.on_end(&mut record);
+        }
+        self.batch.push(record);
     }
 
     fn flush(&mut self) {
@@ -316,17 +374,37 @@ impl Worker {
     }
 
     /// Puts each exported record back in its box and hands the boxes back to the
-    /// application threads, which drop the records when they reuse the boxes. Both
-    /// lists end empty: on a break, the drains drop what is left here.
+    /// application threads, a chunk's worth at a time; they drop the records when they
+    /// reuse the boxes. Both lists end empty: on a break, the drains drop what is left
+    /// here.
     fn recycle_batch(&mut self) {
+        let len = crate::pipeline::thread_buffer::SPARES_PER_HANDOFF;
+        let mut spares = Vec::with_capacity(len);
         for (mut spare, mut record) in self.batch.drain(..).zip(self.flat.drain(..)) {
             // Thread names are shared here; release them on this thread.
             record.thread.name = None;
             *spare = record;
-            if self.settings.recycle.try_send(spare).is_err() {
-                // Full: enough spares are waiting; the rest are freed here, as before.
-                break;
+            spares.push(spare);
+            if spares.len() == len {
+                let full = std::mem::replace(&mut spares, Vec::with_capacity(len));
+                if self.sweeper.spares.try_send(full).is_err() {
+                    // Enough spares are waiting; the rest are freed here, as before.
+                    return;
+                }
             }
+        }
+        if !spares.is_empty() {
+            let _ = self.sweeper.spares.try_send(spares);
+        }
+    }
+}
+
+impl Msg {
+    /// When the message's event happened: a start's or log's start, an end's end.
+    fn time_ns(&self) -> u64 {
+        match self {
+            Msg::Start(record) | Msg::Log(record) => record.start_ns,
+            Msg::End { end_ns, .. } => *end_ns,
         }
     }
 }

@@ -1,0 +1,282 @@
+//! Per-thread rings between the application's threads and the export thread.
+//!
+//! A span start, a span end or a log goes into a ring that belongs to the thread that
+//! made it: a single-producer, single-consumer queue ([`rtrb`]) whose push is plain
+//! stores, with no atomic read-modify-write and no lock. Why not one queue shared by
+//! every thread: each push would then be a locked instruction on cache lines that the
+//! export thread is reading, and on a small machine that cost about as much as
+//! building the span.
+//!
+//! The export thread drains every ring whenever it runs: when a thread has pushed
+//! `wake_at` records since it last woke it, at its schedule delay, and at a flush. So a
+//! quiet thread's records are not held back, and each thread's records reach it in the
+//! order they were made. A full ring drops the record and counts it: memory is bounded
+//! by `max_queue_size` records per recording thread.
+
+use crate::export::worker::Msg;
+use crate::record::SpanRecord;
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use rtrb::{Consumer, Producer, RingBuffer};
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// The spare boxes the export thread hands back, some at a time.
+pub(crate) type Spares = Vec<Box<SpanRecord>>;
+
+/// How many spare boxes travel back together: one channel operation per this many
+/// records keeps the shared channel's cost negligible.
+pub(crate) const SPARES_PER_HANDOFF: usize = 64;
+
+/// Every recording thread's ring for one pipeline, read end: shared by the application
+/// side, which adds a thread's ring on its first record, and the export thread.
+#[derive(Default)]
+pub(crate) struct Registry(Mutex<Vec<Consumer<Msg>>>);
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Registry")
+    }
+}
+
+/// What [`Buffers::push`] did with a message.
+#[derive(Clone, Copy)]
+pub(crate) enum Pushed {
+    /// Queued.
+    Kept,
+    /// Queued, and this thread has queued enough since it last woke the export thread
+    /// for a batch to be worth starting.
+    Wake,
+    /// Lost: the thread's ring was full (`full`: the export thread is behind, wake it)
+    /// or the export thread has stopped.
+    Dropped { full: bool },
+}
+
+/// The application side of one pipeline's rings.
+#[derive(Debug)]
+pub(crate) struct Buffers {
+    /// Tells this pipeline's rings apart in a thread's list (pipelines come and go in
+    /// tests; an address could be reused, a counter is not).
+    id: u64,
+    capacity: usize,
+    wake_at: usize,
+    registry: Arc<Registry>,
+    /// For a thread whose locals are gone (it is exiting) or that re-entered: its
+    /// records go one by one through a shared channel.
+    lone: Sender<Msg>,
+    spares: Receiver<Spares>,
+}
+
+/// The export thread's side of the same rings.
+pub(crate) struct Sweeper {
+    registry: Arc<Registry>,
+    lone: Receiver<Msg>,
+    pub(crate) spares: Sender<Spares>,
+}
+
+/// Rings of `capacity` records, each waking the export thread every `wake_at` records.
+pub(crate) fn buffers(capacity: usize, wake_at: usize) -> (Buffers, Sweeper) {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    let capacity = capacity.max(1);
+    let (lone_tx, lone_rx) = crossbeam_channel::bounded(capacity);
+    // A few batches of spare boxes are enough to keep the application threads supplied.
+    let (spare_tx, spare_rx) = crossbeam_channel::bounded(2048 / SPARES_PER_HANDOFF);
+    let registry = Arc::new(Registry::default());
+    let buffers = Buffers {
+        id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        capacity,
+        wake_at: wake_at.clamp(1, capacity),
+        registry: registry.clone(),
+        lone: lone_tx,
+        spares: spare_rx,
+    };
+    let sweeper = Sweeper {
+        registry,
+        lone: lone_rx,
+        spares: spare_tx,
+    };
+    (buffers, sweeper)
+}
+
+/// A thread's rings, one per pipeline it has recorded into (usually one).
+#[derive(Default)]
+struct Local(Vec<Entry>);
+
+struct Entry {
+    pipeline: u64,
+    ring: Producer<Msg>,
+    /// Records pushed since this thread last woke the export thread.
+    since_wake: usize,
+    spares: Spares,
+}
+
+thread_local! {
+    static LOCAL: RefCell<Local> = RefCell::new(Local::default());
+}
+
+impl Local {
+    fn entry(&mut self, buffers: &Buffers) -> &mut Entry {
+        if let Some(i) = self.0.iter().position(|e| e.pipeline == buffers.id) {
+            return &mut self.0[i];
+        }
+        // Rings whose export thread has stopped hold nothing anyone will read.
+        self.0.retain(|e| !e.ring.is_abandoned());
+        let (ring, reader) = RingBuffer::new(buffers.capacity);
+        buffers
+            .registry
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(reader);
+        self.0.push(Entry {
+            pipeline: buffers.id,
+            ring,
+            since_wake: 0,
+            spares: Vec::new(),
+        });
+        let last = self.0.len() - 1;
+        &mut self.0[last]
+    }
+}
+
+impl Buffers {
+    /// Queues a record's message (`wrap` of the record `make` builds, boxed).
+    #[inline]
+    pub(crate) fn push_record(
+        &self,
+        make: impl FnOnce() -> SpanRecord,
+        wrap: fn(Box<SpanRecord>) -> Msg,
+    ) -> Pushed {
+        self.push_with(move |spares| {
+            wrap(match spares {
+                Some(spares) => boxed(spares, &self.spares, make),
+                None => Box::new(make()),
+            })
+        })
+    }
+
+    /// Queues a message that holds no record (a span's end).
+    #[inline]
+    pub(crate) fn push(&self, msg: Msg) -> Pushed {
+        self.push_with(move |_| msg)
+    }
+
+    /// Queues the message `make` builds, given this thread's spare boxes.
+    #[inline]
+    fn push_with(&self, make: impl FnOnce(Option<&mut Spares>) -> Msg) -> Pushed {
+        let mut make = Some(make);
+        let pushed = LOCAL.try_with(|local| {
+            // Not re-entered in practice (nothing here calls back into weft), but a
+            // nested call must not panic: it takes the shared channel below.
+            let mut local = local.try_borrow_mut().ok()?;
+            let entry = local.entry(self);
+            let msg = make.take()?(Some(&mut entry.spares));
+            Some(self.push_to(entry, msg))
+        });
+        match (pushed, make) {
+            (Ok(Some(pushed)), _) => pushed,
+            (_, Some(make)) => match self.lone.try_send(make(None)) {
+                Ok(()) => Pushed::Kept,
+                Err(TrySendError::Full(_)) => Pushed::Dropped { full: true },
+                Err(TrySendError::Disconnected(_)) => Pushed::Dropped { full: false },
+            },
+            (_, None) => Pushed::Dropped { full: false },
+        }
+    }
+
+    #[inline]
+    fn push_to(&self, entry: &mut Entry, msg: Msg) -> Pushed {
+        if entry.ring.is_abandoned() {
+            return Pushed::Dropped { full: false };
+        }
+        if entry.ring.push(msg).is_err() {
+            entry.since_wake = 0;
+            return Pushed::Dropped { full: true };
+        }
+        entry.since_wake += 1;
+        if entry.since_wake < self.wake_at {
+            return Pushed::Kept;
+        }
+        entry.since_wake = 0;
+        Pushed::Wake
+    }
+}
+
+/// The record `make` builds, in a spare box if there is one (dropping the record it
+/// held, here, on the thread that will allocate that memory again), else in a new one.
+/// Built here rather than passed in, so it is written once, not moved in.
+#[inline]
+fn boxed(
+    spares: &mut Spares,
+    more: &Receiver<Spares>,
+    make: impl FnOnce() -> SpanRecord,
+) -> Box<SpanRecord> {
+    if spares.is_empty() {
+        if let Ok(next) = more.try_recv() {
+            *spares = next;
+        }
+    }
+    match spares.pop() {
+        Some(mut spare) => {
+            *spare = make();
+            spare
+        }
+        None => Box::new(make()),
+    }
+}
+
+impl Sweeper {
+    /// Takes up to `limit` messages queued in each thread's ring into `out`, each
+    /// thread's in order. Returns how many threads they came from, and whether any ring
+    /// had more (call again once `out` is handled: taking everything at once would let
+    /// the rings refill behind a stuck export and memory grow past its bound). Rings of
+    /// threads that have exited are dropped once emptied; with `close` (shutdown), all
+    /// are, and later records are counted as dropped by their threads.
+    pub(crate) fn sweep(&self, close: bool, limit: usize, out: &mut Vec<Msg>) -> (usize, bool) {
+        let (mut sources, mut more) = (0, false);
+        let mut rings = self
+            .registry
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        rings.retain_mut(|ring| {
+            // Asked first: once the writer is gone, a drain to empty is the last.
+            let gone = ring.is_abandoned();
+            let before = out.len();
+            while out.len() - before < limit {
+                match ring.pop() {
+                    Ok(msg) => out.push(msg),
+                    Err(_) => break,
+                }
+            }
+            sources += usize::from(out.len() > before);
+            let empty = ring.is_empty();
+            more |= !empty;
+            !(empty && (gone || close))
+        });
+        drop(rings);
+        let before = out.len();
+        out.extend(self.lone.try_iter().take(limit));
+        more |= !self.lone.is_empty();
+        (sources + usize::from(out.len() > before), more)
+    }
+
+    /// Whether the application side is gone (every handle to the pipeline dropped).
+    pub(crate) fn orphaned(&self) -> bool {
+        Arc::strong_count(&self.registry) == 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queued_record_takes_48_bytes_as_the_queue_size_docs_say() {
+        assert!(
+            std::mem::size_of::<Msg>() <= 48,
+            "{}",
+            std::mem::size_of::<Msg>()
+        );
+    }
+}
