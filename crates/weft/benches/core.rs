@@ -374,4 +374,67 @@ fn main() {
         subjects.weft.dropped_spans(),
         subjects.weft_no_pending.dropped_spans()
     );
+    // A profile (`--profile-time`) is of the criterion subject alone.
+    if !std::env::args().any(|a| a == "--profile-time") {
+        interleaved_spans(&subjects, 300, 2000);
+    }
+}
+
+/// `span_two_attrs` for weft and raw OpenTelemetry in alternation: `rounds` rounds of
+/// `per_round` spans each, so a change of machine load (the criterion groups above run
+/// one after another, seconds apart) hits both alike. Prints the median time per span
+/// of each and the median of the per-round ratios.
+fn interleaved_spans(s: &Subjects, rounds: usize, per_round: u32) {
+    fn per_span(per_round: u32, mut op: impl FnMut()) -> f64 {
+        let start = Instant::now();
+        for _ in 0..per_round {
+            op();
+        }
+        start.elapsed().as_nanos() as f64 / f64::from(per_round)
+    }
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    }
+    let weft_before = s.weft_rx.spans.load(Ordering::Relaxed);
+    let otel_before = s.otel_rx.spans.load(Ordering::Relaxed);
+    let (mut weft, mut otel, mut attached) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        weft.push(per_span(per_round, || {
+            let _s = weft::span!("handle {user}", user = "ada", attempt = 3).entered();
+        }));
+        otel.push(per_span(per_round, || {
+            let mut span = s.otel_tracer.start("handle");
+            span.set_attribute(KeyValue::new("user", "ada"));
+            span.set_attribute(KeyValue::new("attempt", 3));
+            span.end();
+        }));
+        attached.push(per_span(per_round, || {
+            let mut span = s.otel_tracer.start("handle");
+            span.set_attribute(KeyValue::new("user", "ada"));
+            span.set_attribute(KeyValue::new("attempt", 3));
+            let _guard = opentelemetry::trace::mark_span_as_active(span);
+        }));
+    }
+    flush(s);
+    let ratio = |other: &[f64]| median(weft.iter().zip(other).map(|(w, o)| w / o).collect());
+    let made = (rounds as u64) * u64::from(per_round);
+    println!("\ninterleaved span_two_attrs, {rounds} rounds of {per_round} (medians):");
+    println!("  weft               {:>8.1} ns", median(weft.clone()));
+    println!(
+        "  otel_sdk           {:>8.1} ns   weft / otel_sdk: {:.3}",
+        median(otel.clone()),
+        ratio(&otel)
+    );
+    println!(
+        "  otel_sdk_attached  {:>8.1} ns   weft / attached: {:.3}",
+        median(attached.clone()),
+        ratio(&attached)
+    );
+    println!(
+        "  delivered: weft {} of {made}, otel_sdk {} of {}",
+        s.weft_rx.spans.load(Ordering::Relaxed) - weft_before,
+        s.otel_rx.spans.load(Ordering::Relaxed) - otel_before,
+        2 * made,
+    );
 }

@@ -119,6 +119,15 @@ struct EarlyEnd {
     sweeps: u8,
 }
 
+/// Messages a sweep must find for the export thread to poll rather than sleep until
+/// woken: about 300 000 a second at [`POLL_INTERVAL`], a rate at which wake-ups would
+/// cost the application's threads more than polling costs this one.
+const POLL_AT: usize = 64;
+
+/// How soon a polling export thread looks again: well under the time a thread's ring
+/// takes to fill at full speed (2048 records, about 0.6 ms in the span benchmark).
+const POLL_INTERVAL: Duration = Duration::from_micros(200);
+
 /// Sweeps after which an early end is given up on.
 const EARLY_END_SWEEPS: u8 = 2;
 
@@ -172,7 +181,7 @@ impl Worker {
     fn run(&mut self, control: &Receiver<Control>) {
         let mut next_flush = Instant::now() + self.settings.interval;
         loop {
-            self.sweep(false);
+            let taken = self.sweep(false);
             match control.try_recv() {
                 Ok(Control::Flush(reply)) => {
                     self.sweep(false);
@@ -195,16 +204,30 @@ impl Worker {
                 self.flush();
                 next_flush = now + self.settings.interval;
             }
-            if control.is_empty() {
-                std::thread::park_timeout(next_flush.saturating_duration_since(Instant::now()));
+            if !control.is_empty() {
+                continue;
+            }
+            let until_flush = next_flush.saturating_duration_since(Instant::now());
+            if taken >= POLL_AT {
+                // Records are flowing: look again shortly rather than have every busy
+                // thread pay a system call to wake this one.
+                self.sweeper.set_polling(true);
+                std::thread::park_timeout(until_flush.min(POLL_INTERVAL));
+                continue;
+            }
+            self.sweeper.set_polling(false);
+            // A thread that saw the flag still set did not wake this one: look once more.
+            if !self.sweeper.any_queued() {
+                std::thread::park_timeout(until_flush);
             }
         }
     }
 
-    /// Handles everything queued now, exporting each full batch. With `close`, the
-    /// rings accept nothing more (shutdown).
-    fn sweep(&mut self, close: bool) {
+    /// Handles everything queued now, exporting each full batch, and says how many
+    /// messages that was. With `close`, the rings accept nothing more (shutdown).
+    fn sweep(&mut self, close: bool) -> usize {
         let mut msgs = std::mem::take(&mut self.swept);
+        let mut taken = 0;
         loop {
             let limit = self.settings.max_batch.max(1);
             let (sources, more) = self.sweeper.sweep(close, limit, &mut msgs);
@@ -214,6 +237,7 @@ impl Worker {
                 // in order already, and the sort is stable.
                 msgs.sort_by_key(Msg::time_ns);
             }
+            taken += msgs.len();
             for msg in msgs.drain(..) {
                 self.handle_batched(msg);
             }
@@ -226,6 +250,7 @@ impl Worker {
             early.sweeps += 1;
             early.sweeps < EARLY_END_SWEEPS
         });
+        taken
     }
 
     fn handle_batched(&mut self, msg: Msg) {

@@ -147,13 +147,13 @@ impl Pipeline {
         match pushed {
             Pushed::Kept => {}
             Pushed::Wake => self.0.worker_thread.unpark(),
-            Pushed::Dropped { full } => {
+            Pushed::Dropped { full, wake } => {
                 let n = self.0.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-                if full {
+                if wake {
                     self.0.worker_thread.unpark();
-                    if !self.0.warned_full.swap(true, Ordering::Relaxed) {
-                        crate::diagnostics::queue_full(n);
-                    }
+                }
+                if full && !self.0.warned_full.swap(true, Ordering::Relaxed) {
+                    crate::diagnostics::queue_full(n);
                 }
             }
         }

@@ -18,7 +18,7 @@ use crate::record::SpanRecord;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use rtrb::{Consumer, Producer, RingBuffer};
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The spare boxes the export thread hands back, some at a time.
@@ -31,7 +31,12 @@ pub(crate) const SPARES_PER_HANDOFF: usize = 64;
 /// Every recording thread's ring for one pipeline, read end: shared by the application
 /// side, which adds a thread's ring on its first record, and the export thread.
 #[derive(Default)]
-pub(crate) struct Registry(Mutex<Vec<Consumer<Msg>>>);
+pub(crate) struct Registry {
+    rings: Mutex<Vec<Consumer<Msg>>>,
+    /// Set while the export thread is polling (records are flowing, it looks again
+    /// shortly without being woken): threads then skip the wake-up, a system call.
+    polling: AtomicBool,
+}
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47,9 +52,9 @@ pub(crate) enum Pushed {
     /// Queued, and this thread has queued enough since it last woke the export thread
     /// for a batch to be worth starting.
     Wake,
-    /// Lost: the thread's ring was full (`full`: the export thread is behind, wake it)
-    /// or the export thread has stopped.
-    Dropped { full: bool },
+    /// Lost: the thread's ring was full (`full`: the export thread is behind; `wake`
+    /// it if it is not polling) or the export thread has stopped.
+    Dropped { full: bool, wake: bool },
 }
 
 /// The application side of one pipeline's rings.
@@ -124,7 +129,7 @@ impl Local {
         let (ring, reader) = RingBuffer::new(buffers.capacity);
         buffers
             .registry
-            .0
+            .rings
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(reader);
@@ -177,28 +182,56 @@ impl Buffers {
             (Ok(Some(pushed)), _) => pushed,
             (_, Some(make)) => match self.lone.try_send(make(None)) {
                 Ok(()) => Pushed::Kept,
-                Err(TrySendError::Full(_)) => Pushed::Dropped { full: true },
-                Err(TrySendError::Disconnected(_)) => Pushed::Dropped { full: false },
+                Err(TrySendError::Full(_)) => Pushed::Dropped {
+                    full: true,
+                    wake: true,
+                },
+                Err(TrySendError::Disconnected(_)) => Pushed::Dropped {
+                    full: false,
+                    wake: false,
+                },
             },
-            (_, None) => Pushed::Dropped { full: false },
+            (_, None) => Pushed::Dropped {
+                full: false,
+                wake: false,
+            },
         }
     }
 
     #[inline]
     fn push_to(&self, entry: &mut Entry, msg: Msg) -> Pushed {
         if entry.ring.is_abandoned() {
-            return Pushed::Dropped { full: false };
+            return Pushed::Dropped {
+                full: false,
+                wake: false,
+            };
         }
         if entry.ring.push(msg).is_err() {
             entry.since_wake = 0;
-            return Pushed::Dropped { full: true };
+            return Pushed::Dropped {
+                full: true,
+                wake: !self.export_thread_polling(),
+            };
         }
         entry.since_wake += 1;
         if entry.since_wake < self.wake_at {
             return Pushed::Kept;
         }
         entry.since_wake = 0;
-        Pushed::Wake
+        if self.export_thread_polling() {
+            Pushed::Kept
+        } else {
+            Pushed::Wake
+        }
+    }
+
+    /// Whether the export thread will look at the rings soon without a wake-up. The
+    /// fence orders this thread's push before the flag is read, against the export
+    /// thread clearing the flag before it looks one last time: one of the two then
+    /// sees the other (asked only every `wake_at` records, so its cost is shared).
+    fn export_thread_polling(&self) -> bool {
+        fence(Ordering::SeqCst);
+        self.registry.polling.load(Ordering::Relaxed)
     }
 }
 
@@ -236,7 +269,7 @@ impl Sweeper {
         let (mut sources, mut more) = (0, false);
         let mut rings = self
             .registry
-            .0
+            .rings
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         rings.retain_mut(|ring| {
@@ -259,6 +292,23 @@ impl Sweeper {
         out.extend(self.lone.try_iter().take(limit));
         more |= !self.lone.is_empty();
         (sources + usize::from(out.len() > before), more)
+    }
+
+    /// Says whether the export thread is polling (see [`Registry::polling`]). Cleared
+    /// with a full fence, so that a look at the rings after it sees any record whose
+    /// thread saw the flag still set.
+    pub(crate) fn set_polling(&self, polling: bool) {
+        self.registry.polling.store(polling, Ordering::SeqCst);
+    }
+
+    /// Whether any ring or the shared channel holds a record.
+    pub(crate) fn any_queued(&self) -> bool {
+        let rings = self
+            .registry
+            .rings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        rings.iter().any(|r| !r.is_empty()) || !self.lone.is_empty()
     }
 
     /// Whether the application side is gone (every handle to the pipeline dropped).
