@@ -284,6 +284,10 @@ fn main() {
     filtered_debug(&mut c.benchmark_group("filtered_debug"));
     baseline(&mut c);
     c.final_summary();
+    // A profile (`--profile-time`) is of the criterion subject alone.
+    if !std::env::args().any(|a| a == "--profile-time") {
+        interleaved_spans(&s, 300, 2000);
+    }
 
     assert!(s.weft.force_flush());
     s.otel_provider.force_flush().unwrap();
@@ -305,4 +309,50 @@ fn main() {
         );
     }
     println!("  weft dropped: {weft_dropped}");
+}
+
+/// `span_two_attrs` for logfire, weft and raw OpenTelemetry in alternation: `rounds`
+/// rounds of `per_round` spans each, so a change of machine load (the criterion groups
+/// run one after another) hits all alike. Prints the median time per span and the
+/// median of the per-round ratios.
+fn interleaved_spans(s: &Subjects, rounds: usize, per_round: u32) {
+    fn per_span(per_round: u32, mut op: impl FnMut()) -> f64 {
+        let start = Instant::now();
+        for _ in 0..per_round {
+            op();
+        }
+        start.elapsed().as_nanos() as f64 / f64::from(per_round)
+    }
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    }
+    let (mut lf, mut weft, mut otel) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        lf.push(per_span(per_round, || {
+            let _s = logfire::span!("handle {user}", user = "ada", attempt = 3).entered();
+        }));
+        weft.push(per_span(per_round, || {
+            let _s = weft::span!("handle {user}", user = "ada", attempt = 3).entered();
+        }));
+        otel.push(per_span(per_round, || {
+            let mut span = s.otel_tracer.start("handle");
+            span.set_attribute(KeyValue::new("user", "ada"));
+            span.set_attribute(KeyValue::new("attempt", 3));
+            span.end();
+        }));
+    }
+    let ratio = |other: &[f64]| median(weft.iter().zip(other).map(|(w, o)| w / o).collect());
+    println!("\ninterleaved span_two_attrs, {rounds} rounds of {per_round} (medians):");
+    println!("  weft           {:>8.1} ns", median(weft.clone()));
+    println!(
+        "  logfire        {:>8.1} ns   weft / logfire: {:.3}",
+        median(lf.clone()),
+        ratio(&lf)
+    );
+    println!(
+        "  otel_sdk_0.32  {:>8.1} ns   weft / otel_sdk: {:.3}",
+        median(otel.clone()),
+        ratio(&otel)
+    );
 }
