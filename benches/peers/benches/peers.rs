@@ -21,6 +21,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use weft::export::{ExportError, SpanRecord, SpanType};
 
+#[path = "../../../crates/weft/benches/support/interleave.rs"]
+mod interleave;
+
 /// Logs emitted under one parent span before it is replaced (outside the timed region).
 const LOGS_PER_PARENT: u64 = 1000;
 
@@ -316,17 +319,7 @@ fn main() {
 /// run one after another) hits all alike. Prints the median time per span and the
 /// median of the per-round ratios.
 fn interleaved_spans(s: &Subjects, rounds: usize, per_round: u32) {
-    fn per_span(per_round: u32, mut op: impl FnMut()) -> f64 {
-        let start = Instant::now();
-        for _ in 0..per_round {
-            op();
-        }
-        start.elapsed().as_nanos() as f64 / f64::from(per_round)
-    }
-    fn median(mut v: Vec<f64>) -> f64 {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    }
+    use interleave::{median, median_ratio, per_op as per_span};
     let (mut lf, mut weft, mut otel) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         lf.push(per_span(per_round, || {
@@ -342,7 +335,7 @@ fn interleaved_spans(s: &Subjects, rounds: usize, per_round: u32) {
             span.end();
         }));
     }
-    let ratio = |other: &[f64]| median(weft.iter().zip(other).map(|(w, o)| w / o).collect());
+    let ratio = |other: &[f64]| median_ratio(&weft, other);
     println!("\ninterleaved span_two_attrs, {rounds} rounds of {per_round} (medians):");
     println!("  weft           {:>8.1} ns", median(weft.clone()));
     println!(

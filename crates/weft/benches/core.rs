@@ -24,6 +24,9 @@ use tracing_subscriber::layer::SubscriberExt as _;
 use weft::export::{ExportError, SpanRecord, SpanType};
 use weft::opentelemetry;
 
+#[path = "support/interleave.rs"]
+mod interleave;
+
 /// Logs emitted under one parent span before it is replaced (outside the timed region),
 /// so span events on the `tracing`/OpenTelemetry side do not pile up without bound.
 const LOGS_PER_PARENT: u64 = 1000;
@@ -385,17 +388,7 @@ fn main() {
 /// one after another, seconds apart) hits both alike. Prints the median time per span
 /// of each and the median of the per-round ratios.
 fn interleaved_spans(s: &Subjects, rounds: usize, per_round: u32) {
-    fn per_span(per_round: u32, mut op: impl FnMut()) -> f64 {
-        let start = Instant::now();
-        for _ in 0..per_round {
-            op();
-        }
-        start.elapsed().as_nanos() as f64 / f64::from(per_round)
-    }
-    fn median(mut v: Vec<f64>) -> f64 {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    }
+    use interleave::{median, median_ratio, per_op as per_span};
     let weft_before = s.weft_rx.spans.load(Ordering::Relaxed);
     let otel_before = s.otel_rx.spans.load(Ordering::Relaxed);
     let (mut weft, mut otel, mut attached) = (Vec::new(), Vec::new(), Vec::new());
@@ -417,7 +410,7 @@ fn interleaved_spans(s: &Subjects, rounds: usize, per_round: u32) {
         }));
     }
     flush(s);
-    let ratio = |other: &[f64]| median(weft.iter().zip(other).map(|(w, o)| w / o).collect());
+    let ratio = |other: &[f64]| median_ratio(&weft, other);
     let made = (rounds as u64) * u64::from(per_round);
     println!("\ninterleaved span_two_attrs, {rounds} rounds of {per_round} (medians):");
     println!("  weft               {:>8.1} ns", median(weft.clone()));
