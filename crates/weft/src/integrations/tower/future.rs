@@ -27,16 +27,19 @@ struct State {
     started: Started,
     side: Side,
     grpc: bool,
+    /// An HTTP/1 request served: its body may end the span after the write.
+    http1: bool,
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, started: Started, side: Side, grpc: bool) -> Self {
+    pub(crate) fn new(inner: F, started: Started, side: Side, grpc: bool, http1: bool) -> Self {
         ResponseFuture {
             inner,
             state: Some(State {
                 started,
                 side,
                 grpc,
+                http1,
             }),
         }
     }
@@ -76,6 +79,7 @@ where
             started,
             side,
             grpc,
+            http1,
         }) = this.state.take()
         else {
             // Polled after completion: only a misbehaving caller gets here. Nothing is
@@ -84,13 +88,22 @@ where
         };
         Poll::Ready(match result {
             Ok(resp) => {
-                record_response(&started.span, side, grpc, &resp);
+                // gRPC reads its status from the headers now; a plain HTTP status is
+                // recorded when the span ends (see `Finish::status`).
+                let status = if grpc {
+                    record_response(&started.span, side, &resp);
+                    None
+                } else {
+                    Some(resp.status().as_u16())
+                };
+                let end_after_write = http1 && side == Side::Server && !grpc;
                 let finish = Finish {
                     started,
                     side,
                     grpc,
+                    status,
                 };
-                Ok(resp.map(|body| TracedBody::new(body, finish)))
+                Ok(resp.map(|body| TracedBody::new(body, finish, end_after_write)))
             }
             Err(err) => {
                 started
@@ -103,10 +116,9 @@ where
     }
 }
 
-fn record_response<RB>(span: &Span, side: Side, grpc: bool, resp: &Response<RB>) {
+/// The status of a gRPC response: HTTP's, then `grpc-status` from the headers, where a
+/// trailers-only response carries it.
+fn record_response<RB>(span: &Span, side: Side, resp: &Response<RB>) {
     record_status(span, side, resp.status().as_u16());
-    if grpc {
-        // A trailers-only response carries grpc-status in its headers.
-        super::body::record_grpc_status(span, side, resp.headers());
-    }
+    super::body::record_grpc_status(span, side, resp.headers());
 }

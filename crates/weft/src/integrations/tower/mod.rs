@@ -24,7 +24,7 @@ pub use future::ResponseFuture;
 #[cfg(feature = "tonic")]
 use super::Started;
 use super::server::{Side, start_server_span};
-use http::{Request, Response};
+use http::{Request, Response, Version};
 use std::task::{Context as TaskContext, Poll};
 use tower::{Layer, Service};
 
@@ -80,17 +80,18 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let (info, fields) = request::describe_server(&req);
         let grpc = info.grpc;
+        let http1 = matches!(req.version(), Version::HTTP_10 | Version::HTTP_11);
         let started = start_server_span(&fields, &info, "weft::integrations::tower");
         let future = {
             let _attached = started.cx.clone().attach();
             self.inner.call(req)
         };
-        ResponseFuture::new(future, started, Side::Server, grpc)
+        ResponseFuture::new(future, started, Side::Server, grpc, http1)
     }
 }
 
 /// The response future of a traced gRPC client call.
 #[cfg(feature = "tonic")]
 pub(crate) fn future_side_client<F>(inner: F, started: Started) -> ResponseFuture<F> {
-    ResponseFuture::new(inner, started, Side::Client, true)
+    ResponseFuture::new(inner, started, Side::Client, true, false)
 }
