@@ -167,3 +167,61 @@ fn records_of_several_threads_are_handled_in_the_order_they_were_made() {
     a.join().unwrap();
     b.join().unwrap();
 }
+
+#[test]
+fn many_threads_handing_spans_to_each_other_lose_nothing() {
+    // Eight threads start spans and hand each to the next thread, which ends it: ends
+    // and starts of one span sit in different threads' queues and are taken in any
+    // order. Queues large enough that nothing may be dropped for lack of room.
+    const THREADS: usize = 8;
+    const SPANS: usize = 2_000;
+    let (builder, memory) = weft::testing::builder();
+    let weft = Arc::new(
+        builder
+            .env(vec![("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "64")])
+            .max_queue_size(4 * SPANS)
+            .pending_spans(false)
+            .finish()
+            .unwrap(),
+    );
+    let (senders, receivers): (Vec<_>, Vec<_>) =
+        (0..THREADS).map(|_| mpsc::channel::<weft::Span>()).unzip();
+    let threads: Vec<_> = receivers
+        .into_iter()
+        .enumerate()
+        .map(|(i, rx)| {
+            let next = senders[(i + 1) % THREADS].clone();
+            let weft = weft.clone();
+            std::thread::spawn(move || {
+                weft.in_scope(|| {
+                    for n in 0..SPANS {
+                        let span = weft::span!("handed {i} {n}", i, n);
+                        next.send(span).unwrap();
+                        // End what the previous thread handed over, as it comes.
+                        while let Ok(theirs) = rx.try_recv() {
+                            drop(theirs);
+                        }
+                    }
+                });
+                drop(next);
+                rx
+            })
+        })
+        .collect();
+    drop(senders);
+    let leftovers: Vec<_> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    for rx in leftovers {
+        for span in rx.try_iter() {
+            drop(span);
+        }
+    }
+    assert!(weft.force_flush());
+    let spans = memory.spans();
+    assert_eq!(weft.dropped_spans(), 0);
+    assert_eq!(
+        spans.len(),
+        THREADS * SPANS,
+        "every span exported once, whole"
+    );
+    assert!(spans.iter().all(|s| s.end_ns >= s.start_ns));
+}
