@@ -319,7 +319,7 @@ fn main() {
 /// run one after another) hits all alike. Prints the median time per span and the
 /// median of the per-round ratios.
 fn interleaved_spans(s: &Subjects, rounds: usize, per_round: u32) {
-    use interleave::{median, median_ratio, per_op as per_span};
+    use interleave::{median, per_op as per_span, print_against};
     let (mut lf, mut weft, mut otel) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         lf.push(per_span(per_round, || {
@@ -335,17 +335,8 @@ fn interleaved_spans(s: &Subjects, rounds: usize, per_round: u32) {
             span.end();
         }));
     }
-    let ratio = |other: &[f64]| median_ratio(&weft, other);
     println!("\ninterleaved span_two_attrs, {rounds} rounds of {per_round} (medians):");
-    println!("  weft           {:>8.1} ns", median(weft.clone()));
-    println!(
-        "  logfire        {:>8.1} ns   weft / logfire: {:.3}",
-        median(lf.clone()),
-        ratio(&lf)
-    );
-    println!(
-        "  otel_sdk_0.32  {:>8.1} ns   weft / otel_sdk: {:.3}",
-        median(otel.clone()),
-        ratio(&otel)
-    );
+    println!("  {:<18} {:>8.1} ns", "weft", median(weft.clone()));
+    print_against("logfire", &weft, &lf);
+    print_against("otel_sdk_0.32", &weft, &otel);
 }

@@ -388,7 +388,7 @@ fn main() {
 /// one after another, seconds apart) hits both alike. Prints the median time per span
 /// of each and the median of the per-round ratios.
 fn interleaved_spans(s: &Subjects, rounds: usize, per_round: u32) {
-    use interleave::{median, median_ratio, per_op as per_span};
+    use interleave::{median, per_op as per_span, print_against};
     let weft_before = s.weft_rx.spans.load(Ordering::Relaxed);
     let otel_before = s.otel_rx.spans.load(Ordering::Relaxed);
     let (mut weft, mut otel, mut attached) = (Vec::new(), Vec::new(), Vec::new());
@@ -410,20 +410,11 @@ fn interleaved_spans(s: &Subjects, rounds: usize, per_round: u32) {
         }));
     }
     flush(s);
-    let ratio = |other: &[f64]| median_ratio(&weft, other);
     let made = (rounds as u64) * u64::from(per_round);
     println!("\ninterleaved span_two_attrs, {rounds} rounds of {per_round} (medians):");
-    println!("  weft               {:>8.1} ns", median(weft.clone()));
-    println!(
-        "  otel_sdk           {:>8.1} ns   weft / otel_sdk: {:.3}",
-        median(otel.clone()),
-        ratio(&otel)
-    );
-    println!(
-        "  otel_sdk_attached  {:>8.1} ns   weft / attached: {:.3}",
-        median(attached.clone()),
-        ratio(&attached)
-    );
+    println!("  {:<18} {:>8.1} ns", "weft", median(weft.clone()));
+    print_against("otel_sdk", &weft, &otel);
+    print_against("otel_sdk_attached", &weft, &attached);
     println!(
         "  delivered: weft {} of {made}, otel_sdk {} of {}",
         s.weft_rx.spans.load(Ordering::Relaxed) - weft_before,

@@ -22,3 +22,13 @@ pub(crate) fn median(mut v: Vec<f64>) -> f64 {
 pub(crate) fn median_ratio(a: &[f64], b: &[f64]) -> f64 {
     median(a.iter().zip(b).map(|(x, y)| x / y).collect())
 }
+
+/// Prints one subject's median per operation beside weft's, and the median of the
+/// per-round ratios weft / subject.
+pub(crate) fn print_against(name: &str, weft: &[f64], other: &[f64]) {
+    println!(
+        "  {name:<18} {:>8.1} ns   weft / {name}: {:.3}",
+        median(other.to_vec()),
+        median_ratio(weft, other)
+    );
+}
