@@ -206,8 +206,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     let running = serve::start(args.config())
         .await
         .map_err(|e| e.to_string())?;
+    // Handlers first: a test (or a script) may signal as soon as it reads the banner.
+    let stop = serve::shutdown_signal();
     println!("{}", running.banner());
-    serve::shutdown_signal().await;
+    stop.await;
     eprintln!("weft: shutting down (finishing requests in flight)");
     running.shutdown().await;
     Ok(())

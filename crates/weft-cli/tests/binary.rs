@@ -442,3 +442,15 @@ async fn token_guards_ingest_and_ui() {
     sigterm(&server.child);
     server.child.wait().unwrap();
 }
+
+#[test]
+fn sigterm_right_after_the_banner_is_a_clean_shutdown() {
+    // The banner says the server is up; its signal handlers must be in place by then,
+    // or a signal sent at once meets the default action and kills it uncleanly.
+    for _ in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = spawn(&["--data-dir", dir.path().to_str().unwrap()]).child;
+        sigterm(&child);
+        assert!(child.wait().unwrap().success());
+    }
+}

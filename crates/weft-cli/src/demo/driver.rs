@@ -219,28 +219,7 @@ fn print_links(view: &crate::view::TraceView) {
 /// A future that completes on Ctrl-C (or SIGTERM), with the handlers installed now.
 /// Call it inside the runtime.
 fn interrupted() -> impl std::future::Future<Output = ()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let int = signal(SignalKind::interrupt());
-        let term = signal(SignalKind::terminate());
-        async move {
-            match (int, term) {
-                (Ok(mut int), Ok(mut term)) => {
-                    tokio::select! {
-                        _ = int.recv() => {}
-                        _ = term.recv() => {}
-                    }
-                }
-                // No handler could be installed: fall back to the viewer's own wait.
-                _ => serve::shutdown_signal().await,
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        serve::shutdown_signal()
-    }
+    serve::shutdown_signal()
 }
 
 /// The trace ids of what the demo sent.
