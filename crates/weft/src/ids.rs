@@ -42,9 +42,8 @@ impl IdSource {
     pub(crate) fn new_trace_id_at(&self, unix_ms: u64) -> TraceId {
         match self {
             IdSource::Random => {
-                let ms = unix_ms;
                 let random: u128 = RNG.with(|r| r.borrow_mut().random());
-                let id = (u128::from(ms & 0xFFFF_FFFF_FFFF) << 80) | (random >> 48);
+                let id = (u128::from(unix_ms & 0xFFFF_FFFF_FFFF) << 80) | (random >> 48);
                 TraceId::from(id.max(1))
             }
             IdSource::Sequential { traces, .. } => {

@@ -110,7 +110,7 @@ impl std::hash::Hasher for SpanIdHasher {
 type SpanMap<T> = HashMap<OpenKey, T, std::hash::BuildHasherDefault<SpanIdHasher>>;
 
 /// A span's end that arrived before its start (the span ended on another thread,
-/// whose records were handed off first).
+/// whose ring was drained first).
 struct EarlyEnd {
     end_ns: u64,
     late: Option<Box<LateFields>>,
@@ -316,15 +316,12 @@ impl Worker {
                 match self.open.remove(&key) {
                     Some(open) => self.end(open.record, end_ns, late),
                     None if self.early_ends.len() < self.settings.max_open_spans => {
-                        let sweeps = 0;
-                        self.early_ends.insert(
-                            key,
-                            EarlyEnd {
-                                end_ns,
-                                late,
-                                sweeps,
-                            },
-                        );
+                        let early = EarlyEnd {
+                            end_ns,
+                            late,
+                            sweeps: 0,
+                        };
+                        self.early_ends.insert(key, early);
                     }
                     None => {
                         self.settings.dropped.fetch_add(1, Ordering::Relaxed);

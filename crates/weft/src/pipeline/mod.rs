@@ -99,7 +99,7 @@ impl Pipeline {
         self.0.clock.now_ns()
     }
 
-    /// Queues the start of the span `make` builds (built in place, in a spare box).
+    /// Queues the start of the span `make` builds (built inside the push, once it has a box for it).
     #[inline]
     pub(crate) fn send_start(&self, make: impl FnOnce() -> SpanRecord) {
         if self.accepting() {
@@ -124,7 +124,7 @@ impl Pipeline {
         }
     }
 
-    /// Queues the log `make` builds (built in place, in a spare box).
+    /// Queues the log `make` builds (built inside the push, once it has a box for it).
     #[inline]
     pub(crate) fn send_log(&self, make: impl FnOnce() -> SpanRecord) {
         if self.accepting() {

@@ -237,7 +237,8 @@ impl Buffers {
 
 /// The record `make` builds, in a spare box if there is one (dropping the record it
 /// held, here, on the thread that will allocate that memory again), else in a new one.
-/// Built here rather than passed in, so it is written once, not moved in.
+/// Built here rather than passed in, so it is not carried through the push first
+/// (the compiler may still build it aside and copy it into the box).
 #[inline]
 fn boxed(
     spares: &mut Spares,
