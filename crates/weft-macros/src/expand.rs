@@ -120,10 +120,13 @@ fn start_span(args: &Args, sig: &Signature, fields: &[TokenStream]) -> TokenStre
         static __WEFT_CALLSITE: ::weft::__private::Callsite = ::weft::__private::Callsite {
             template: #template,
             level: #callsite_level,
-            code: ::weft::__private::code!(),
+            code: ::weft::export::CodeLocation {
+                function: ::core::option::Option::Some(#function),
+                ..::weft::__private::code!()
+            },
         };
         if ::weft::__private::enabled(#filter_level) {
-            ::weft::__private::start_fn_span(&__WEFT_CALLSITE, #function, ::std::vec![#(#fields),*])
+            ::weft::__private::start_span(&__WEFT_CALLSITE, [#(#fields),*])
         } else {
             ::weft::Span::none()
         }

@@ -3,7 +3,8 @@
 
 use crate::level::Level;
 use crate::pipeline::Pipeline;
-use crate::record::{Attribute, CodeLocation, SpanRecord, SpanType, Status, ThreadInfo};
+use crate::pipeline::started::{Site, Started};
+use crate::record::{Attribute, ThreadInfo};
 use crate::span::RANDOM_TRACE_ID_FLAG;
 use opentelemetry::Context;
 use opentelemetry::trace::{SpanContext, SpanKind, TraceContextExt, TraceFlags, TraceState};
@@ -11,12 +12,10 @@ use std::borrow::Cow;
 
 /// What a log is made of.
 pub(crate) struct LogArgs {
-    pub(crate) name: Cow<'static, str>,
-    pub(crate) template: Option<Cow<'static, str>>,
+    /// Name, template, code location and scope (the level is `level`).
+    pub(crate) site: Site,
     pub(crate) level: Level,
-    pub(crate) code: Option<CodeLocation>,
     pub(crate) attributes: Vec<Attribute>,
-    pub(crate) scope: Cow<'static, str>,
     /// `None`: under the current span.
     pub(crate) parent: Option<SpanContext>,
 }
@@ -53,29 +52,18 @@ pub(crate) fn emit(args: LogArgs) {
         (TraceFlags::default(), TraceState::NONE)
     };
     let now = root_now.unwrap_or_else(|| pipeline.now_ns());
-    pipeline.send_log(|| SpanRecord {
-        span_context: SpanContext::new(trace_id, span_id, flags.with_sampled(true), false, state),
+    pipeline.send_log(Started {
+        trace_id: trace_id.to_bytes(),
+        span_id,
         parent_span_id: parent.span_id(),
-        parent_is_remote: parent_valid && parent.is_remote(),
-        name: args.name,
-        template: args.template,
-        kind: SpanKind::Internal,
-        span_type: SpanType::Log,
-        level: Some(args.level),
         start_ns: now,
-        end_ns: now,
+        site: args.site,
         attributes: args.attributes,
-        events: Vec::new(),
-        links: Vec::new(),
-        // Logfire marks `error` and `fatal` logs as failed.
-        status: if args.level >= Level::Error {
-            Status::Error(String::new())
-        } else {
-            Status::Unset
-        },
-        code: args.code,
-        thread: ThreadInfo::current(),
-        scope: args.scope,
+        rare: Started::rare(&state, Vec::new()),
+        thread: ThreadInfo::current().id,
+        flags: flags.with_sampled(true),
+        parent_is_remote: parent_valid && parent.is_remote(),
+        log_level: Some(args.level),
     })
 }
 
@@ -84,12 +72,13 @@ pub(crate) fn emit(args: LogArgs) {
 /// braces in it are not placeholders.
 pub(crate) fn internal_warning(message: &str) {
     emit(LogArgs {
-        name: Cow::Owned(message.to_owned()),
-        template: None,
+        site: Site::named(
+            Cow::Owned(message.to_owned()),
+            SpanKind::Internal,
+            Cow::Borrowed("weft"),
+        ),
         level: Level::Warn,
-        code: None,
         attributes: Vec::new(),
-        scope: Cow::Borrowed("weft"),
         parent: None,
     });
 }

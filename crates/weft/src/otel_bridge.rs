@@ -5,6 +5,7 @@
 //! spans read their parent from the OpenTelemetry `Context`, which is where weft keeps
 //! the current span, so trees link both ways.
 
+use crate::pipeline::started::Site;
 use crate::record::Attribute;
 use crate::span::{Span as WeftSpan, StartArgs};
 use crate::value::Value;
@@ -63,17 +64,16 @@ impl opentelemetry::trace::Tracer for WeftTracer {
         let start_ns = builder.start_time.map(unix_ns);
         let span = WeftSpan::start_at(
             StartArgs {
-                name: builder.name,
-                template: None,
-                level: None,
-                kind: builder
-                    .span_kind
-                    .unwrap_or(opentelemetry::trace::SpanKind::Internal),
-                code: None,
+                site: Site::named(
+                    builder.name,
+                    builder
+                        .span_kind
+                        .unwrap_or(opentelemetry::trace::SpanKind::Internal),
+                    self.scope.clone(),
+                ),
                 attributes,
                 links,
                 parent: Some(parent_cx.clone()),
-                scope: self.scope.clone(),
             },
             start_ns,
         );

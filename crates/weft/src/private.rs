@@ -1,12 +1,12 @@
 //! What the macros expand to. Not a stable API: use the macros.
 
 use crate::level::Level;
-use crate::record::{Attribute, CodeLocation};
+use crate::pipeline::attribute_lists;
+use crate::pipeline::started::Site;
+use crate::record::Attribute;
 use crate::span::{Span, StartArgs};
 use crate::value::Value;
-use opentelemetry::trace::SpanKind;
 use serde::Serialize;
-use std::borrow::Cow;
 
 pub use crate::span::Callsite;
 
@@ -29,9 +29,9 @@ pub use crate::__weft_code as code;
 #[macro_export]
 #[doc(hidden)]
 macro_rules! __weft_fields {
-    () => { ::std::vec::Vec::new() };
+    () => { [] };
     ($($key:ident $(= $value:expr)?),+) => {
-        ::std::vec![$(
+        [$(
             (
                 ::std::borrow::Cow::Borrowed(::core::stringify!($key)),
                 $crate::__private::to_value(&$crate::__private::field_value!($key $(= $value)?)),
@@ -66,51 +66,27 @@ pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Value {
     Value::from_serialize(value)
 }
 
-/// Starts a span for a `span!` call site.
-pub fn start_span(callsite: &'static Callsite, attributes: Vec<Attribute>) -> Span {
-    start_span_in(callsite, attributes, None)
-}
-
-/// Starts a span for `#[weft::instrument]`, which knows the function's name.
-pub fn start_fn_span(
-    callsite: &'static Callsite,
-    function: &'static str,
-    attributes: Vec<Attribute>,
-) -> Span {
-    start_span_in(callsite, attributes, Some(function))
-}
-
-fn start_span_in(
-    callsite: &'static Callsite,
-    attributes: Vec<Attribute>,
-    function: Option<&'static str>,
-) -> Span {
-    let code = CodeLocation {
-        function: function.or(callsite.code.function),
-        ..callsite.code
-    };
+/// Starts a span for a `span!` call site (or a `#[weft::instrument]` function, whose
+/// call site names the function).
+pub fn start_span<const N: usize>(callsite: &'static Callsite, attributes: [Attribute; N]) -> Span {
     Span::start(StartArgs {
-        name: Cow::Borrowed(callsite.template),
-        template: Some(Cow::Borrowed(callsite.template)),
-        level: callsite.level,
-        kind: SpanKind::Internal,
-        code: Some(code),
-        attributes,
+        site: Site::Callsite(callsite),
+        attributes: attribute_lists::list_of(attributes),
         links: Vec::new(),
         parent: None,
-        scope: Cow::Borrowed("weft"),
     })
 }
 
 /// Records a log for a log-macro call site.
-pub fn emit_log(callsite: &'static Callsite, level: Level, attributes: Vec<Attribute>) {
+pub fn emit_log<const N: usize>(
+    callsite: &'static Callsite,
+    level: Level,
+    attributes: [Attribute; N],
+) {
     crate::log::emit(crate::log::LogArgs {
-        name: Cow::Borrowed(callsite.template),
-        template: Some(Cow::Borrowed(callsite.template)),
+        site: Site::Callsite(callsite),
         level,
-        code: Some(callsite.code),
-        attributes,
-        scope: Cow::Borrowed("weft"),
+        attributes: attribute_lists::list_of(attributes),
         parent: None,
     });
 }

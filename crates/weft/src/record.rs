@@ -1,7 +1,7 @@
 //! What a finished span or log looks like on its way to exporters.
 //!
-//! Records are flat and owned so the caller's thread hands them to the export thread
-//! in one move. The Logfire attributes (`logfire.msg`, `logfire.json_schema`…) are not
+//! Records are built on the export thread, from the compact messages the application's
+//! threads send (`pipeline::started`). The Logfire attributes (`logfire.msg`, `logfire.json_schema`…) are not
 //! stored here: the OTLP encoder derives them on the export thread.
 
 use crate::level::Level;
@@ -206,30 +206,6 @@ pub struct SpanRecord {
 }
 
 impl SpanRecord {
-    /// An empty record that owns no memory: what stands in a recycled box while its
-    /// record is out with the exporters.
-    pub(crate) fn placeholder() -> SpanRecord {
-        SpanRecord {
-            span_context: SpanContext::empty_context(),
-            parent_span_id: SpanId::INVALID,
-            parent_is_remote: false,
-            name: Cow::Borrowed(""),
-            template: None,
-            kind: SpanKind::Internal,
-            span_type: SpanType::Span,
-            level: None,
-            start_ns: 0,
-            end_ns: 0,
-            attributes: Vec::new(),
-            events: Vec::new(),
-            links: Vec::new(),
-            status: Status::Unset,
-            code: None,
-            thread: ThreadInfo { id: 0, name: None },
-            scope: Cow::Borrowed(""),
-        }
-    }
-
     /// The attribute named `key`, if set (the last value wins).
     pub fn attribute(&self, key: &str) -> Option<&Value> {
         self.attributes

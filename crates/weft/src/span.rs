@@ -6,13 +6,11 @@
 //! an unsampled one still has ids and flags so it propagates.
 
 use crate::level::Level;
-use crate::pipeline::Pipeline;
-use crate::record::{
-    Attribute, CodeLocation, LateFields, SpanEvent, SpanLink, SpanRecord, SpanType, Status,
-    ThreadInfo,
-};
+use crate::pipeline::started::{Site, Started};
+use crate::pipeline::{Pipeline, PipelineRef};
+use crate::record::{Attribute, CodeLocation, LateFields, SpanEvent, SpanLink, Status, ThreadInfo};
 use crate::value::Value;
-use opentelemetry::trace::{SpanContext, SpanKind, TraceContextExt, TraceFlags, TraceState};
+use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceState};
 use opentelemetry::{Context, ContextGuard};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -32,21 +30,17 @@ pub struct Callsite {
 
 /// What a new span is made of.
 pub(crate) struct StartArgs {
-    pub(crate) name: Cow<'static, str>,
-    pub(crate) template: Option<Cow<'static, str>>,
-    pub(crate) level: Option<Level>,
-    pub(crate) kind: SpanKind,
-    pub(crate) code: Option<CodeLocation>,
+    /// Name, template, level, kind, code location and scope.
+    pub(crate) site: Site,
     pub(crate) attributes: Vec<Attribute>,
     pub(crate) links: Vec<SpanLink>,
     /// `None`: the current context's span is the parent.
     pub(crate) parent: Option<Context>,
-    pub(crate) scope: Cow<'static, str>,
 }
 
 /// The parent span in `cx`, the instance that records there, and the caller's context
 /// a `distributed_tracing = Deny` extraction kept out, if this span is the first under it.
-fn parent_in(cx: &Context) -> (SpanContext, Option<Pipeline>, Option<SpanContext>) {
+fn parent_in(cx: &Context) -> (SpanContext, Option<PipelineRef>, Option<SpanContext>) {
     let parent = cx.span().span_context().clone();
     let denied = weft_context::propagation::denied_parent_for(cx, &parent).cloned();
     (parent, Pipeline::for_context(cx), denied)
@@ -72,7 +66,7 @@ pub struct Span {
 
 #[derive(Debug)]
 struct Recording {
-    pipeline: Pipeline,
+    pipeline: PipelineRef,
     /// What was added after the start; boxed lazily, since most spans add nothing.
     late: Mutex<Option<Box<LateFields>>>,
 }
@@ -112,7 +106,7 @@ impl Span {
             (Some(from_env), false) => from_env.clone(),
             _ => parent,
         };
-        if args.level.unwrap_or(DEFAULT_SPAN_LEVEL) < pipeline.0.min_level {
+        if args.site.level().unwrap_or(DEFAULT_SPAN_LEVEL) < pipeline.0.min_level {
             return Span::none();
         }
         let parent_valid = parent.is_valid();
@@ -155,28 +149,18 @@ impl Span {
             }
         }
         let start_ns = start_ns.or(root_now).unwrap_or_else(|| pipeline.now_ns());
-        let thread = ThreadInfo::current();
-        let parent_span_id = parent.span_id();
-        let parent_is_remote = parent_valid && parent.is_remote();
-        let span_context = cx.clone();
-        pipeline.send_start(move || SpanRecord {
-            span_context,
-            parent_span_id,
-            parent_is_remote,
-            name: args.name,
-            template: args.template,
-            kind: args.kind,
-            span_type: SpanType::Span,
-            level: args.level,
+        pipeline.send_start(Started {
+            trace_id: trace_id.to_bytes(),
+            span_id,
+            parent_span_id: parent.span_id(),
             start_ns,
-            end_ns: start_ns,
+            site: args.site,
             attributes: args.attributes,
-            events: Vec::new(),
-            links,
-            status: Status::Unset,
-            code: args.code,
-            thread,
-            scope: args.scope,
+            rare: Started::rare(cx.trace_state(), links),
+            thread: ThreadInfo::current().id,
+            flags: cx.trace_flags(),
+            parent_is_remote: parent_valid && parent.is_remote(),
+            log_level: None,
         });
         Span {
             cx: Some(cx),

@@ -7,6 +7,7 @@
 
 use crate::level::Level;
 use crate::log::LogArgs;
+use crate::pipeline::started::{OwnedSite, Site};
 use crate::record::{Attribute, CodeLocation};
 use crate::span::{Span as WeftSpan, StartArgs};
 use crate::value::Value;
@@ -155,15 +156,17 @@ where
             .take()
             .map_or(Cow::Borrowed(meta.name()), Cow::Owned);
         let span = WeftSpan::start(StartArgs {
-            template: Some(name.clone()),
-            name,
-            level: Some(Level::from_tracing(meta.level())),
-            kind: fields.kind.unwrap_or(SpanKind::Internal),
-            code: code(meta),
+            site: Site::Owned(Box::new(OwnedSite {
+                template: Some(name.clone()),
+                name,
+                level: Some(Level::from_tracing(meta.level())),
+                kind: fields.kind.unwrap_or(SpanKind::Internal),
+                code: code(meta),
+                scope: Cow::Borrowed(meta.target()),
+            })),
             attributes: fields.attributes,
             links: Vec::new(),
             parent,
-            scope: Cow::Borrowed(meta.target()),
         });
         if let Some(s) = ctx.span(id) {
             s.extensions_mut().insert(Stored(span));
@@ -246,12 +249,16 @@ where
             .take()
             .map_or(Cow::Borrowed(meta.name()), Cow::Owned);
         crate::log::emit(LogArgs {
-            name,
-            template: None,
+            site: Site::Owned(Box::new(OwnedSite {
+                name,
+                template: None,
+                level: None,
+                kind: SpanKind::Internal,
+                code: code(meta),
+                scope: Cow::Borrowed(meta.target()),
+            })),
             level: Level::from_tracing(meta.level()),
-            code: code(meta),
             attributes: fields.attributes,
-            scope: Cow::Borrowed(meta.target()),
             parent,
         });
     }

@@ -57,6 +57,14 @@ impl Value {
         }
     }
 
+    /// Heap bytes the value holds.
+    pub(crate) fn owned_bytes(&self) -> usize {
+        match self {
+            Value::Str(Cow::Owned(s)) | Value::Json(s, _) => s.capacity(),
+            _ => 0,
+        }
+    }
+
     /// The text a message template shows for this value.
     pub(crate) fn write_display(&self, out: &mut String) {
         use std::fmt::Write;

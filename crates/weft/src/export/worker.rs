@@ -10,6 +10,8 @@
 
 use super::{SpanExporter, SpanProcessor};
 use crate::ids::pending_span_id;
+use crate::pipeline::attribute_lists::Returns;
+use crate::pipeline::started::Started;
 use crate::pipeline::thread_buffer::Sweeper;
 use crate::record::{LateFields, SpanRecord, SpanType};
 use crate::value::Value;
@@ -23,18 +25,18 @@ use std::time::{Duration, Instant};
 /// A message from the application's threads.
 #[derive(Debug)]
 pub(crate) enum Msg {
-    /// A sampled span started (carries its attributes as they were at start). Boxed so
-    /// the queue, the open-span map and the batch move a pointer, not the record.
-    Start(Box<SpanRecord>),
+    /// A sampled span started (carries its attributes as they were at start).
+    Start(Started),
     /// That span ended, with what it gathered since (`None`: nothing, the usual case).
     End {
-        trace_id: TraceId,
+        /// As bytes, as in [`Started`].
+        trace_id: [u8; 16],
         span_id: SpanId,
         end_ns: u64,
         late: Option<Box<LateFields>>,
     },
     /// A log (complete on arrival).
-    Log(Box<SpanRecord>),
+    Log(Started),
 }
 
 /// How a flush or shutdown request is answered.
@@ -138,13 +140,10 @@ struct Worker {
     early_ends: SpanMap<EarlyEnd>,
     /// What a sweep took, reused between sweeps.
     swept: Vec<Msg>,
-    #[expect(
-        clippy::vec_box,
-        reason = "records arrive boxed; moving the box is cheaper than the record"
-    )]
-    batch: Vec<Box<SpanRecord>>,
-    /// The batch as exporters see it (a slice of records), reused between flushes.
-    flat: Vec<SpanRecord>,
+    /// Finished records waiting for the next export, reused between flushes.
+    batch: Vec<SpanRecord>,
+    /// Exported records' attribute lists, on their way back to be filled again.
+    returns: Returns,
     failed: Vec<bool>,
 }
 
@@ -166,7 +165,7 @@ pub(crate) fn spawn(
                 early_ends: SpanMap::default(),
                 swept: Vec::new(),
                 batch: Vec::new(),
-                flat: Vec::new(),
+                returns: Returns::default(),
                 failed,
             };
             worker.run(&control);
@@ -278,7 +277,9 @@ impl Worker {
 
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Start(mut record) => {
+            Msg::Start(start) => {
+                // Boxed: the open-span map moves a pointer, not the record.
+                let mut record = Box::new(start.into_record());
                 for p in &mut self.settings.processors {
                     p.on_start(&mut record);
                 }
@@ -312,7 +313,7 @@ impl Worker {
                 end_ns,
                 late,
             } => {
-                let key = OpenKey(trace_id, span_id);
+                let key = OpenKey(TraceId::from_bytes(trace_id), span_id);
                 match self.open.remove(&key) {
                     Some(open) => self.end(open.record, end_ns, late),
                     None if self.early_ends.len() < self.settings.max_open_spans => {
@@ -328,7 +329,8 @@ impl Worker {
                     }
                 }
             }
-            Msg::Log(mut record) => {
+            Msg::Log(log) => {
+                let mut record = log.into_record();
                 for p in &mut self.settings.processors {
                     p.on_start(&mut record);
                     p.on_end(&mut record);
@@ -350,73 +352,44 @@ impl Worker {
         for p in &mut self.settings.processors {
             p.on_end(&mut record);
         }
-        self.batch.push(record);
+        self.batch.push(*record);
     }
 
     fn flush(&mut self) {
         if self.settings.pending_spans {
-            let mut pending: Vec<Box<SpanRecord>> = self
+            let mut pending: Vec<SpanRecord> = self
                 .open
                 .values_mut()
                 .filter(|o| !o.pending_sent)
                 .map(|o| {
                     o.pending_sent = true;
-                    Box::new(pending_record(&o.record))
+                    pending_record(&o.record)
                 })
                 .collect();
-            // Pending records go first, as Logfire exports them, in start order.
-            pending.sort_by_key(|r| r.start_ns);
-            pending.append(&mut self.batch);
-            self.batch = pending;
+            if !pending.is_empty() {
+                // Pending records go first, as Logfire exports them, in start order.
+                pending.sort_by_key(|r| r.start_ns);
+                pending.append(&mut self.batch);
+                std::mem::swap(&mut pending, &mut self.batch);
+            }
         }
         if self.batch.is_empty() {
             return;
         }
-        // Exporters take a slice of records: move them out of their boxes once per batch
-        // (an empty placeholder stays in each box, to be refilled after export).
-        self.flat.clear();
-        self.flat.extend(
-            self.batch
-                .iter_mut()
-                .map(|b| std::mem::replace(&mut **b, SpanRecord::placeholder())),
-        );
-        crate::record::ThreadInfo::name_all(&mut self.flat);
+        crate::record::ThreadInfo::name_all(&mut self.batch);
         for (i, (target, e)) in self.settings.exporters.iter_mut().enumerate() {
-            if let Err(err) = e.export(&self.flat) {
+            if let Err(err) = e.export(&self.batch) {
                 self.settings
                     .dropped
-                    .fetch_add(self.flat.len() as u64, Ordering::Relaxed);
+                    .fetch_add(self.batch.len() as u64, Ordering::Relaxed);
                 if !self.failed[i] {
                     self.failed[i] = true;
-                    crate::diagnostics::export_failed(target, self.flat.len(), &err);
+                    crate::diagnostics::export_failed(target, self.batch.len(), &err);
                 }
             }
         }
-        self.recycle_batch();
-    }
-
-    /// Puts each exported record back in its box and hands the boxes back to the
-    /// application threads, a chunk's worth at a time; they drop the records when they
-    /// reuse the boxes. Both lists end empty: on a break, the drains drop what is left
-    /// here.
-    fn recycle_batch(&mut self) {
-        let len = crate::pipeline::thread_buffer::SPARES_PER_HANDOFF;
-        let mut spares = Vec::with_capacity(len);
-        for (mut spare, mut record) in self.batch.drain(..).zip(self.flat.drain(..)) {
-            // Thread names are shared here; release them on this thread.
-            record.thread.name = None;
-            *spare = record;
-            spares.push(spare);
-            if spares.len() == len {
-                let full = std::mem::replace(&mut spares, Vec::with_capacity(len));
-                if self.sweeper.spares.try_send(full).is_err() {
-                    // Enough spares are waiting; the rest are freed here, as before.
-                    return;
-                }
-            }
-        }
-        if !spares.is_empty() {
-            let _ = self.sweeper.spares.try_send(spares);
+        for record in self.batch.drain(..) {
+            self.returns.give(record.attributes);
         }
     }
 }
@@ -425,7 +398,7 @@ impl Msg {
     /// When the message's event happened: a start's or log's start, an end's end.
     fn time_ns(&self) -> u64 {
         match self {
-            Msg::Start(record) | Msg::Log(record) => record.start_ns,
+            Msg::Start(start) | Msg::Log(start) => start.start_ns,
             Msg::End { end_ns, .. } => *end_ns,
         }
     }

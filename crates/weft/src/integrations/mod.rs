@@ -29,6 +29,7 @@ pub mod tower;
 
 pub use header::inject_context;
 
+use crate::pipeline::started::Site;
 use crate::record::Attribute;
 use crate::span::{Span, StartArgs};
 use opentelemetry::Context;
@@ -54,15 +55,10 @@ pub(crate) fn start_span(
 ) -> Started {
     let base = parent.clone().unwrap_or_else(Context::current);
     let span = Span::start(StartArgs {
-        name,
-        template: None,
-        level: None,
-        kind,
-        code: None,
+        site: Site::named(name, kind, Cow::Borrowed(scope)),
         attributes,
         links,
         parent,
-        scope: Cow::Borrowed(scope),
     });
     let cx = match span.span_context() {
         Some(sc) => base.with_remote_span_context(sc.clone()),

@@ -2,6 +2,7 @@
 //! extraction of a received message's context under the `distributed_tracing` policy.
 
 use crate::pipeline::ScopedPipeline;
+use crate::pipeline::started::Site;
 use crate::record::{Attribute, SpanLink};
 use crate::span::{Span, StartArgs};
 use crate::value::Value;
@@ -209,15 +210,10 @@ pub(crate) fn start(
     parent: Option<Context>,
 ) -> Span {
     Span::start(StartArgs {
-        name,
-        template: None,
-        level: None,
-        kind,
-        code: None,
+        site: Site::named(name, kind, Cow::Borrowed(SCOPE)),
         attributes,
         links,
         parent,
-        scope: Cow::Borrowed(SCOPE),
     })
 }
 

@@ -6,17 +6,20 @@
 //! says so once). The export thread (`export::worker`) does everything else; it sleeps
 //! between batches, and a thread wakes it only when it has queued half a batch.
 
+pub(crate) mod attribute_lists;
+pub(crate) mod started;
 pub(crate) mod thread_buffer;
 
 use crate::clock::Clock;
 use crate::export::worker::{Control, Msg};
 use crate::ids::IdSource;
 use crate::level::Level;
-use crate::record::{LateFields, SpanRecord};
+use crate::record::LateFields;
 use crate::sampler::Sampler;
 use crossbeam_channel::Sender;
 use opentelemetry::Context;
 use opentelemetry::trace::{SpanId, TraceId};
+use started::Started;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{JoinHandle, Thread};
@@ -29,11 +32,7 @@ pub(crate) struct Shared {
     pub(crate) clock: Clock,
     pub(crate) sampler: Sampler,
     pub(crate) min_level: Level,
-    /// Where records go: each thread's ring to the export thread. The boxes of exported records come back through it too, still holding their last
-    /// record: reusing one drops that record on an application thread, so memory is
-    /// freed where it is allocated again, instead of every record being allocated on
-    /// one thread and freed on the export thread, which makes both contend for the
-    /// allocator's lock.
+    /// Where records go: each thread's ring to the export thread.
     pub(crate) buffers: Buffers,
     pub(crate) control: Sender<Control>,
     pub(crate) dropped: Arc<AtomicU64>,
@@ -61,6 +60,25 @@ static GLOBAL: OnceLock<Pipeline> = OnceLock::new();
 #[derive(Clone, Debug)]
 pub(crate) struct ScopedPipeline(pub(crate) Pipeline);
 
+/// A pipeline as a span holds it: the global one by reference, so the common case
+/// takes and drops no reference count (an atomic read-modify-write each) per span.
+#[derive(Clone, Debug)]
+pub(crate) enum PipelineRef {
+    Global(&'static Pipeline),
+    Scoped(Pipeline),
+}
+
+impl std::ops::Deref for PipelineRef {
+    type Target = Pipeline;
+    #[inline]
+    fn deref(&self) -> &Pipeline {
+        match self {
+            PipelineRef::Global(p) => p,
+            PipelineRef::Scoped(p) => p,
+        }
+    }
+}
+
 impl Pipeline {
     pub(crate) fn install_global(self) -> Result<(), Pipeline> {
         GLOBAL.set(self)
@@ -72,10 +90,10 @@ impl Pipeline {
 
     /// The pipeline for code running in `cx`: a scoped one if set, else the global one.
     #[inline]
-    pub(crate) fn for_context(cx: &Context) -> Option<Pipeline> {
+    pub(crate) fn for_context(cx: &Context) -> Option<PipelineRef> {
         match cx.get::<ScopedPipeline>() {
-            Some(p) => Some(p.0.clone()),
-            None => GLOBAL.get().cloned(),
+            Some(p) => Some(PipelineRef::Scoped(p.0.clone())),
+            None => GLOBAL.get().map(PipelineRef::Global),
         }
     }
 
@@ -99,11 +117,11 @@ impl Pipeline {
         self.0.clock.now_ns()
     }
 
-    /// Queues the start of the span `make` builds (built inside the push, once it has a box for it).
+    /// Queues a span's start.
     #[inline]
-    pub(crate) fn send_start(&self, make: impl FnOnce() -> SpanRecord) {
+    pub(crate) fn send_start(&self, start: Started) {
         if self.accepting() {
-            self.settle(self.0.buffers.push_record(make, Msg::Start));
+            self.settle(self.0.buffers.push(Msg::Start(start)));
         }
     }
 
@@ -116,7 +134,7 @@ impl Pipeline {
     ) {
         if self.accepting() {
             self.settle(self.0.buffers.push(Msg::End {
-                trace_id,
+                trace_id: trace_id.to_bytes(),
                 span_id,
                 end_ns,
                 late,
@@ -124,11 +142,11 @@ impl Pipeline {
         }
     }
 
-    /// Queues the log `make` builds (built inside the push, once it has a box for it).
+    /// Queues a log.
     #[inline]
-    pub(crate) fn send_log(&self, make: impl FnOnce() -> SpanRecord) {
+    pub(crate) fn send_log(&self, log: Started) {
         if self.accepting() {
-            self.settle(self.0.buffers.push_record(make, Msg::Log));
+            self.settle(self.0.buffers.push(Msg::Log(log)));
         }
     }
 

@@ -10,23 +10,20 @@
 //! The export thread drains every ring whenever it runs: when a thread has pushed
 //! `wake_at` records since it last woke it, at its schedule delay, and at a flush. So a
 //! quiet thread's records are not held back, and each thread's records reach it in the
-//! order they were made. A full ring drops the record and counts it: memory is bounded
-//! by `max_queue_size` records per recording thread.
+//! order they were made. A ring starts small and doubles when it fills, up to
+//! `max_queue_size` records; a full ring of that size drops the record and counts it. So
+//! memory is bounded by `max_queue_size` records per recording thread, and a thread that
+//! records little holds little.
 
 use crate::export::worker::Msg;
-use crate::record::SpanRecord;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use rtrb::{Consumer, Producer, RingBuffer};
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
 use std::sync::{Arc, Mutex, PoisonError};
 
-/// The spare boxes the export thread hands back, some at a time.
-pub(crate) type Spares = Vec<Box<SpanRecord>>;
-
-/// How many spare boxes travel back together: one channel operation per this many
-/// records keeps the shared channel's cost negligible.
-pub(crate) const SPARES_PER_HANDOFF: usize = 64;
+/// A new ring's size, in records (it doubles when it fills, up to the queue size).
+const FIRST_RING_SIZE: usize = 256;
 
 /// Every recording thread's ring for one pipeline, read end: shared by the application
 /// side, which adds a thread's ring on its first record, and the export thread.
@@ -69,14 +66,12 @@ pub(crate) struct Buffers {
     /// For a thread whose locals are gone (it is exiting) or that re-entered: its
     /// records go one by one through a shared channel.
     lone: Sender<Msg>,
-    spares: Receiver<Spares>,
 }
 
 /// The export thread's side of the same rings.
 pub(crate) struct Sweeper {
     registry: Arc<Registry>,
     lone: Receiver<Msg>,
-    pub(crate) spares: Sender<Spares>,
 }
 
 /// Rings of `capacity` records, each waking the export thread every `wake_at` records.
@@ -84,8 +79,6 @@ pub(crate) fn buffers(capacity: usize, wake_at: usize) -> (Buffers, Sweeper) {
     static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     let capacity = capacity.max(1);
     let (lone_tx, lone_rx) = crossbeam_channel::bounded(capacity);
-    // A few batches of spare boxes are enough to keep the application threads supplied.
-    let (spare_tx, spare_rx) = crossbeam_channel::bounded(2048 / SPARES_PER_HANDOFF);
     let registry = Arc::new(Registry::default());
     let buffers = Buffers {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
@@ -93,12 +86,10 @@ pub(crate) fn buffers(capacity: usize, wake_at: usize) -> (Buffers, Sweeper) {
         wake_at: wake_at.clamp(1, capacity),
         registry: registry.clone(),
         lone: lone_tx,
-        spares: spare_rx,
     };
     let sweeper = Sweeper {
         registry,
         lone: lone_rx,
-        spares: spare_tx,
     };
     (buffers, sweeper)
 }
@@ -112,7 +103,6 @@ struct Entry {
     ring: Producer<Msg>,
     /// Records pushed since this thread last woke the export thread.
     since_wake: usize,
-    spares: Spares,
 }
 
 thread_local! {
@@ -126,18 +116,10 @@ impl Local {
         }
         // Rings whose export thread has stopped hold nothing anyone will read.
         self.0.retain(|e| !e.ring.is_abandoned());
-        let (ring, reader) = RingBuffer::new(buffers.capacity);
-        buffers
-            .registry
-            .rings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(reader);
         self.0.push(Entry {
             pipeline: buffers.id,
-            ring,
+            ring: buffers.new_ring(FIRST_RING_SIZE),
             since_wake: 0,
-            spares: Vec::new(),
         });
         let last = self.0.len() - 1;
         &mut self.0[last]
@@ -145,42 +127,31 @@ impl Local {
 }
 
 impl Buffers {
-    /// Queues a record's message (`wrap` of the record `make` builds, boxed).
-    #[inline]
-    pub(crate) fn push_record(
-        &self,
-        make: impl FnOnce() -> SpanRecord,
-        wrap: fn(Box<SpanRecord>) -> Msg,
-    ) -> Pushed {
-        self.push_with(move |spares| {
-            wrap(match spares {
-                Some(spares) => boxed(spares, &self.spares, make),
-                None => Box::new(make()),
-            })
-        })
+    /// A ring of `size` records (at most the queue size), registered with the export thread.
+    fn new_ring(&self, size: usize) -> Producer<Msg> {
+        let (ring, reader) = RingBuffer::new(size.min(self.capacity));
+        self.registry
+            .rings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(reader);
+        ring
     }
 
-    /// Queues a message that holds no record (a span's end).
+    /// Queues a message.
     #[inline]
     pub(crate) fn push(&self, msg: Msg) -> Pushed {
-        self.push_with(move |_| msg)
-    }
-
-    /// Queues the message `make` builds, given this thread's spare boxes.
-    #[inline]
-    fn push_with(&self, make: impl FnOnce(Option<&mut Spares>) -> Msg) -> Pushed {
-        let mut make = Some(make);
+        let mut msg = Some(msg);
         let pushed = LOCAL.try_with(|local| {
             // Not re-entered in practice (nothing here calls back into weft), but a
             // nested call must not panic: it takes the shared channel below.
             let mut local = local.try_borrow_mut().ok()?;
             let entry = local.entry(self);
-            let msg = make.take()?(Some(&mut entry.spares));
-            Some(self.push_to(entry, msg))
+            Some(self.push_to(entry, msg.take()?))
         });
-        match (pushed, make) {
+        match (pushed, msg) {
             (Ok(Some(pushed)), _) => pushed,
-            (_, Some(make)) => match self.lone.try_send(make(None)) {
+            (_, Some(msg)) => match self.lone.try_send(msg) {
                 Ok(()) => Pushed::Kept,
                 Err(TrySendError::Full(_)) => Pushed::Dropped {
                     full: true,
@@ -206,12 +177,29 @@ impl Buffers {
                 wake: false,
             };
         }
-        if entry.ring.push(msg).is_err() {
-            entry.since_wake = 0;
-            return Pushed::Dropped {
-                full: true,
-                wake: !self.export_thread_polling(),
-            };
+        let msg = match entry.ring.push(msg) {
+            Ok(()) => None,
+            Err(rtrb::PushError::Full(msg)) => Some(msg),
+        };
+        if let Some(msg) = msg {
+            let size = entry.ring.buffer().capacity();
+            if size >= self.capacity {
+                entry.since_wake = 0;
+                return Pushed::Dropped {
+                    full: true,
+                    wake: !self.export_thread_polling(),
+                };
+            }
+            // Outgrown: a ring twice the size takes over. The export thread empties the
+            // old one, now abandoned, and then drops it; it puts the two rings' records
+            // back in the order they were made.
+            entry.ring = self.new_ring(size * 2);
+            if entry.ring.push(msg).is_err() {
+                return Pushed::Dropped {
+                    full: false,
+                    wake: false,
+                };
+            }
         }
         entry.since_wake += 1;
         if entry.since_wake < self.wake_at {
@@ -232,30 +220,6 @@ impl Buffers {
     fn export_thread_polling(&self) -> bool {
         fence(Ordering::SeqCst);
         self.registry.polling.load(Ordering::Relaxed)
-    }
-}
-
-/// The record `make` builds, in a spare box if there is one (dropping the record it
-/// held, here, on the thread that will allocate that memory again), else in a new one.
-/// Built here rather than passed in, so it is not carried through the push first
-/// (the compiler may still build it aside and copy it into the box).
-#[inline]
-fn boxed(
-    spares: &mut Spares,
-    more: &Receiver<Spares>,
-    make: impl FnOnce() -> SpanRecord,
-) -> Box<SpanRecord> {
-    if spares.is_empty() {
-        if let Ok(next) = more.try_recv() {
-            *spares = next;
-        }
-    }
-    match spares.pop() {
-        Some(mut spare) => {
-            *spare = make();
-            spare
-        }
-        None => Box::new(make()),
     }
 }
 
@@ -323,9 +287,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_queued_record_takes_48_bytes_as_the_queue_size_docs_say() {
+    fn a_queued_record_takes_112_bytes_as_the_queue_size_docs_say() {
         assert!(
-            std::mem::size_of::<Msg>() <= 48,
+            std::mem::size_of::<Msg>() <= 112,
             "{}",
             std::mem::size_of::<Msg>()
         );
