@@ -94,7 +94,7 @@ fn fields(args: &Args, sig: &Signature) -> syn::Result<Vec<TokenStream>> {
         .map(|(name, _)| {
             let key = name.unraw().to_string();
             quote_spanned! {name.span()=>
-                (::std::borrow::Cow::Borrowed(#key), ::weft::__private::to_value(&#name))
+                (::std::borrow::Cow::Borrowed(#key), ::weft::__private::to_field(&#name))
             }
         })
         .collect())

@@ -4,8 +4,9 @@
 use crate::level::Level;
 use crate::pipeline::Pipeline;
 use crate::pipeline::started::{Site, Started};
-use crate::record::{Attribute, ThreadInfo};
+use crate::record::ThreadInfo;
 use crate::span::RANDOM_TRACE_ID_FLAG;
+use crate::value::Field;
 use opentelemetry::Context;
 use opentelemetry::trace::{SpanContext, SpanKind, TraceContextExt, TraceFlags, TraceState};
 use std::borrow::Cow;
@@ -15,7 +16,7 @@ pub(crate) struct LogArgs {
     /// Name, template, code location and scope (the level is `level`).
     pub(crate) site: Site,
     pub(crate) level: Level,
-    pub(crate) attributes: Vec<Attribute>,
+    pub(crate) attributes: Vec<Field>,
     /// `None`: under the current span.
     pub(crate) parent: Option<SpanContext>,
 }

@@ -50,7 +50,10 @@ impl opentelemetry::trace::Tracer for WeftTracer {
             .attributes
             .unwrap_or_default()
             .iter()
-            .map(attribute)
+            .map(|kv| {
+                let (key, value) = attribute(kv);
+                (key, value.into())
+            })
             .collect();
         let links = builder
             .links

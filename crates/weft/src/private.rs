@@ -3,9 +3,8 @@
 use crate::level::Level;
 use crate::pipeline::attribute_lists;
 use crate::pipeline::started::Site;
-use crate::record::Attribute;
 use crate::span::{Span, StartArgs};
-use crate::value::Value;
+pub use crate::value::{Field, FieldValue, ShortText};
 use serde::Serialize;
 
 pub use crate::span::Callsite;
@@ -34,7 +33,7 @@ macro_rules! __weft_fields {
         [$(
             (
                 ::std::borrow::Cow::Borrowed(::core::stringify!($key)),
-                $crate::__private::to_value(&$crate::__private::field_value!($key $(= $value)?)),
+                $crate::__private::to_field(&$crate::__private::field_value!($key $(= $value)?)),
             )
         ),+]
     };
@@ -60,15 +59,15 @@ pub fn enabled(level: Level) -> bool {
     crate::level::enabled(level)
 }
 
-/// Converts a field value.
+/// Converts a macro field's value (short strings stay inline: see [`FieldValue`]).
 #[inline]
-pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Value {
-    Value::from_serialize(value)
+pub fn to_field<T: Serialize + ?Sized>(value: &T) -> FieldValue {
+    FieldValue::from_serialize(value)
 }
 
 /// Starts a span for a `span!` call site (or a `#[weft::instrument]` function, whose
 /// call site names the function).
-pub fn start_span<const N: usize>(callsite: &'static Callsite, attributes: [Attribute; N]) -> Span {
+pub fn start_span<const N: usize>(callsite: &'static Callsite, attributes: [Field; N]) -> Span {
     Span::start(StartArgs {
         site: Site::Callsite(callsite),
         attributes: attribute_lists::list_of(attributes),
@@ -78,11 +77,7 @@ pub fn start_span<const N: usize>(callsite: &'static Callsite, attributes: [Attr
 }
 
 /// Records a log for a log-macro call site.
-pub fn emit_log<const N: usize>(
-    callsite: &'static Callsite,
-    level: Level,
-    attributes: [Attribute; N],
-) {
+pub fn emit_log<const N: usize>(callsite: &'static Callsite, level: Level, attributes: [Field; N]) {
     crate::log::emit(crate::log::LogArgs {
         site: Site::Callsite(callsite),
         level,

@@ -9,7 +9,7 @@ use crate::level::Level;
 use crate::pipeline::started::{Site, Started};
 use crate::pipeline::{Pipeline, PipelineRef};
 use crate::record::{Attribute, CodeLocation, LateFields, SpanEvent, SpanLink, Status, ThreadInfo};
-use crate::value::Value;
+use crate::value::{Field, Value};
 use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceState};
 use opentelemetry::{Context, ContextGuard};
 use serde::Serialize;
@@ -32,7 +32,7 @@ pub struct Callsite {
 pub(crate) struct StartArgs {
     /// Name, template, level, kind, code location and scope.
     pub(crate) site: Site,
-    pub(crate) attributes: Vec<Attribute>,
+    pub(crate) attributes: Vec<Field>,
     pub(crate) links: Vec<SpanLink>,
     /// `None`: the current context's span is the parent.
     pub(crate) parent: Option<Context>,
@@ -40,6 +40,7 @@ pub(crate) struct StartArgs {
 
 /// The parent span in `cx`, the instance that records there, and the caller's context
 /// a `distributed_tracing = Deny` extraction kept out, if this span is the first under it.
+#[inline]
 fn parent_in(cx: &Context) -> (SpanContext, Option<PipelineRef>, Option<SpanContext>) {
     let parent = cx.span().span_context().clone();
     let denied = weft_context::propagation::denied_parent_for(cx, &parent).cloned();

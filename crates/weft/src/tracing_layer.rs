@@ -164,7 +164,7 @@ where
                 code: code(meta),
                 scope: Cow::Borrowed(meta.target()),
             })),
-            attributes: fields.attributes,
+            attributes: crate::value::fields_of(fields.attributes),
             links: Vec::new(),
             parent,
         });
@@ -258,7 +258,7 @@ where
                 scope: Cow::Borrowed(meta.target()),
             })),
             level: Level::from_tracing(meta.level()),
-            attributes: fields.attributes,
+            attributes: crate::value::fields_of(fields.attributes),
             parent,
         });
     }

@@ -5,6 +5,7 @@
 //! strings, as the Logfire SDKs do, and remember their JSON kind so the exporter can
 //! write `logfire.json_schema`.
 
+use crate::record::Attribute;
 use serde::Serialize;
 use serde::ser::{self, Impossible};
 use std::borrow::Cow;
@@ -39,29 +40,26 @@ pub enum Value {
 impl Value {
     /// Converts any `Serialize` value: scalars natively, everything else as JSON.
     pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Value {
-        match value.serialize(ScalarSerializer) {
+        match value.serialize(ScalarSerializer::<Value>::new()) {
             Ok(v) => v,
-            Err(NotScalar) => match serde_json::to_string(value) {
-                Ok(text) => {
-                    let kind = match text.as_bytes().first() {
-                        Some(b'[') => JsonKind::Array,
-                        Some(b'n') => JsonKind::Null,
-                        _ => JsonKind::Object,
-                    };
-                    Value::Json(text, kind)
-                }
-                // A Serialize impl that fails (e.g. a map with non-string keys) still
-                // leaves a trace of what happened instead of losing the attribute.
-                Err(e) => Value::Str(Cow::Owned(format!("<unserializable: {e}>"))),
-            },
+            Err(NotScalar) => Value::from_json(value),
         }
     }
 
-    /// Heap bytes the value holds.
-    pub(crate) fn owned_bytes(&self) -> usize {
-        match self {
-            Value::Str(Cow::Owned(s)) | Value::Json(s, _) => s.capacity(),
-            _ => 0,
+    /// A compound value as compact JSON text.
+    fn from_json<T: Serialize + ?Sized>(value: &T) -> Value {
+        match serde_json::to_string(value) {
+            Ok(text) => {
+                let kind = match text.as_bytes().first() {
+                    Some(b'[') => JsonKind::Array,
+                    Some(b'n') => JsonKind::Null,
+                    _ => JsonKind::Object,
+                };
+                Value::Json(text, kind)
+            }
+            // A Serialize impl that fails (e.g. a map with non-string keys) still
+            // leaves a trace of what happened instead of losing the attribute.
+            Err(e) => Value::Str(Cow::Owned(format!("<unserializable: {e}>"))),
         }
     }
 
@@ -127,6 +125,92 @@ impl From<String> for Value {
     }
 }
 
+/// A macro field: its key and value. Not a stable API.
+#[doc(hidden)]
+pub type Field = (Cow<'static, str>, FieldValue);
+
+/// A field's value as a macro's span or log carries it to the export thread: a short
+/// string is kept inline, so the thread that records it allocates nothing for it (the
+/// export thread makes the [`Value`]). Not a stable API: use the macros.
+#[doc(hidden)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum FieldValue {
+    /// Anything but a short string.
+    Value(Value),
+    /// A string of at most [`ShortText::CAPACITY`] bytes.
+    Short(ShortText),
+}
+
+impl FieldValue {
+    /// Converts any `Serialize` value, as [`Value::from_serialize`] does.
+    #[inline]
+    pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> FieldValue {
+        match value.serialize(ScalarSerializer::<FieldValue>::new()) {
+            Ok(v) => v,
+            Err(NotScalar) => FieldValue::Value(Value::from_json(value)),
+        }
+    }
+
+    /// The [`Value`] exporters see (the export thread makes it with reused memory:
+    /// `export::reuse`).
+    #[cfg(test)]
+    pub(crate) fn into_value(self) -> Value {
+        match self {
+            FieldValue::Value(v) => v,
+            FieldValue::Short(s) => Value::Str(Cow::Owned(s.as_str().to_owned())),
+        }
+    }
+}
+
+impl From<Value> for FieldValue {
+    fn from(v: Value) -> FieldValue {
+        FieldValue::Value(v)
+    }
+}
+
+/// A short string stored inline. Not a stable API.
+#[doc(hidden)]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ShortText {
+    len: u8,
+    bytes: [u8; ShortText::CAPACITY],
+}
+
+impl ShortText {
+    /// The longest string kept inline, in bytes: what fits beside the tag in the
+    /// space a [`Value`] takes.
+    pub const CAPACITY: usize = 22;
+
+    fn new(s: &str) -> Option<ShortText> {
+        let len = u8::try_from(s.len())
+            .ok()
+            .filter(|&n| usize::from(n) <= Self::CAPACITY)?;
+        let mut bytes = [0; Self::CAPACITY];
+        bytes[..s.len()].copy_from_slice(s.as_bytes());
+        Some(ShortText { len, bytes })
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Always whole: the bytes were copied from a `str`.
+        let bytes = self.bytes.get(..usize::from(self.len)).unwrap_or_default();
+        std::str::from_utf8(bytes).unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for ShortText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+/// Public attributes as fields (their values are already [`Value`]s).
+pub(crate) fn fields_of(attributes: Vec<Attribute>) -> Vec<Field> {
+    attributes
+        .into_iter()
+        .map(|(k, v)| (k, FieldValue::Value(v)))
+        .collect()
+}
+
 /// The value was not a scalar; the caller falls back to JSON.
 #[derive(Debug)]
 struct NotScalar;
@@ -143,83 +227,115 @@ impl ser::Error for NotScalar {
     }
 }
 
-/// Serializes scalars straight into a [`Value`], refusing compound values so they can
-/// be written as JSON text in one pass.
-struct ScalarSerializer;
+/// What [`ScalarSerializer`] makes: a [`Value`], or a macro field's value.
+trait Scalar: From<Value> {
+    /// A string of the serialized value (which cannot be kept: it is borrowed).
+    fn from_str(v: &str) -> Self;
+}
+
+impl Scalar for Value {
+    fn from_str(v: &str) -> Value {
+        Value::Str(Cow::Owned(v.to_owned()))
+    }
+}
+
+impl Scalar for FieldValue {
+    #[inline]
+    fn from_str(v: &str) -> FieldValue {
+        match ShortText::new(v) {
+            Some(short) => FieldValue::Short(short),
+            None => FieldValue::Value(Value::from_str(v)),
+        }
+    }
+}
+
+/// Serializes scalars straight into a [`Value`] (or a [`FieldValue`]), refusing
+/// compound values so they can be written as JSON text in one pass.
+struct ScalarSerializer<O>(std::marker::PhantomData<O>);
+
+impl<O> ScalarSerializer<O> {
+    fn new() -> Self {
+        ScalarSerializer(std::marker::PhantomData)
+    }
+}
 
 fn wide<T: ToString>(v: &T) -> Value {
     Value::Str(Cow::Owned(v.to_string()))
 }
 
-impl ser::Serializer for ScalarSerializer {
-    type Ok = Value;
+impl<O: Scalar> ser::Serializer for ScalarSerializer<O> {
+    type Ok = O;
     type Error = NotScalar;
-    type SerializeSeq = Impossible<Value, NotScalar>;
-    type SerializeTuple = Impossible<Value, NotScalar>;
-    type SerializeTupleStruct = Impossible<Value, NotScalar>;
-    type SerializeTupleVariant = Impossible<Value, NotScalar>;
-    type SerializeMap = Impossible<Value, NotScalar>;
-    type SerializeStruct = Impossible<Value, NotScalar>;
-    type SerializeStructVariant = Impossible<Value, NotScalar>;
+    type SerializeSeq = Impossible<O, NotScalar>;
+    type SerializeTuple = Impossible<O, NotScalar>;
+    type SerializeTupleStruct = Impossible<O, NotScalar>;
+    type SerializeTupleVariant = Impossible<O, NotScalar>;
+    type SerializeMap = Impossible<O, NotScalar>;
+    type SerializeStruct = Impossible<O, NotScalar>;
+    type SerializeStructVariant = Impossible<O, NotScalar>;
 
-    fn serialize_bool(self, v: bool) -> Result<Value, NotScalar> {
-        Ok(Value::Bool(v))
+    fn serialize_bool(self, v: bool) -> Result<O, NotScalar> {
+        Ok(Value::Bool(v).into())
     }
-    fn serialize_i8(self, v: i8) -> Result<Value, NotScalar> {
-        Ok(Value::I64(v.into()))
+    fn serialize_i8(self, v: i8) -> Result<O, NotScalar> {
+        Ok(Value::I64(v.into()).into())
     }
-    fn serialize_i16(self, v: i16) -> Result<Value, NotScalar> {
-        Ok(Value::I64(v.into()))
+    fn serialize_i16(self, v: i16) -> Result<O, NotScalar> {
+        Ok(Value::I64(v.into()).into())
     }
-    fn serialize_i32(self, v: i32) -> Result<Value, NotScalar> {
-        Ok(Value::I64(v.into()))
+    fn serialize_i32(self, v: i32) -> Result<O, NotScalar> {
+        Ok(Value::I64(v.into()).into())
     }
-    fn serialize_i64(self, v: i64) -> Result<Value, NotScalar> {
-        Ok(Value::I64(v))
+    fn serialize_i64(self, v: i64) -> Result<O, NotScalar> {
+        Ok(Value::I64(v).into())
     }
-    fn serialize_i128(self, v: i128) -> Result<Value, NotScalar> {
-        Ok(i64::try_from(v).map_or_else(|_| wide(&v), Value::I64))
+    fn serialize_i128(self, v: i128) -> Result<O, NotScalar> {
+        Ok(i64::try_from(v)
+            .map_or_else(|_| wide(&v), Value::I64)
+            .into())
     }
-    fn serialize_u8(self, v: u8) -> Result<Value, NotScalar> {
-        Ok(Value::I64(v.into()))
+    fn serialize_u8(self, v: u8) -> Result<O, NotScalar> {
+        Ok(Value::I64(v.into()).into())
     }
-    fn serialize_u16(self, v: u16) -> Result<Value, NotScalar> {
-        Ok(Value::I64(v.into()))
+    fn serialize_u16(self, v: u16) -> Result<O, NotScalar> {
+        Ok(Value::I64(v.into()).into())
     }
-    fn serialize_u32(self, v: u32) -> Result<Value, NotScalar> {
-        Ok(Value::I64(v.into()))
+    fn serialize_u32(self, v: u32) -> Result<O, NotScalar> {
+        Ok(Value::I64(v.into()).into())
     }
-    fn serialize_u64(self, v: u64) -> Result<Value, NotScalar> {
-        Ok(Value::from(v))
+    fn serialize_u64(self, v: u64) -> Result<O, NotScalar> {
+        Ok(Value::from(v).into())
     }
-    fn serialize_u128(self, v: u128) -> Result<Value, NotScalar> {
-        Ok(i64::try_from(v).map_or_else(|_| wide(&v), Value::I64))
+    fn serialize_u128(self, v: u128) -> Result<O, NotScalar> {
+        Ok(i64::try_from(v)
+            .map_or_else(|_| wide(&v), Value::I64)
+            .into())
     }
-    fn serialize_f32(self, v: f32) -> Result<Value, NotScalar> {
-        Ok(Value::F64(v.into()))
+    fn serialize_f32(self, v: f32) -> Result<O, NotScalar> {
+        Ok(Value::F64(v.into()).into())
     }
-    fn serialize_f64(self, v: f64) -> Result<Value, NotScalar> {
-        Ok(Value::F64(v))
+    fn serialize_f64(self, v: f64) -> Result<O, NotScalar> {
+        Ok(Value::F64(v).into())
     }
-    fn serialize_char(self, v: char) -> Result<Value, NotScalar> {
-        Ok(Value::Str(Cow::Owned(v.to_string())))
+    fn serialize_char(self, v: char) -> Result<O, NotScalar> {
+        Ok(Value::Str(Cow::Owned(v.to_string())).into())
     }
-    fn serialize_str(self, v: &str) -> Result<Value, NotScalar> {
-        Ok(Value::Str(Cow::Owned(v.to_owned())))
+    fn serialize_str(self, v: &str) -> Result<O, NotScalar> {
+        Ok(O::from_str(v))
     }
-    fn serialize_bytes(self, _v: &[u8]) -> Result<Value, NotScalar> {
+    fn serialize_bytes(self, _v: &[u8]) -> Result<O, NotScalar> {
         Err(NotScalar)
     }
-    fn serialize_none(self) -> Result<Value, NotScalar> {
-        Ok(Value::Json("null".to_owned(), JsonKind::Null))
+    fn serialize_none(self) -> Result<O, NotScalar> {
+        Ok(Value::Json("null".to_owned(), JsonKind::Null).into())
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Value, NotScalar> {
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<O, NotScalar> {
         value.serialize(self)
     }
-    fn serialize_unit(self) -> Result<Value, NotScalar> {
-        Ok(Value::Json("null".to_owned(), JsonKind::Null))
+    fn serialize_unit(self) -> Result<O, NotScalar> {
+        Ok(Value::Json("null".to_owned(), JsonKind::Null).into())
     }
-    fn serialize_unit_struct(self, _name: &'static str) -> Result<Value, NotScalar> {
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<O, NotScalar> {
         self.serialize_unit()
     }
     fn serialize_unit_variant(
@@ -227,14 +343,14 @@ impl ser::Serializer for ScalarSerializer {
         _name: &'static str,
         _index: u32,
         variant: &'static str,
-    ) -> Result<Value, NotScalar> {
-        Ok(Value::Str(Cow::Borrowed(variant)))
+    ) -> Result<O, NotScalar> {
+        Ok(Value::Str(Cow::Borrowed(variant)).into())
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(
         self,
         _name: &'static str,
         value: &T,
-    ) -> Result<Value, NotScalar> {
+    ) -> Result<O, NotScalar> {
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -243,7 +359,7 @@ impl ser::Serializer for ScalarSerializer {
         _index: u32,
         _variant: &'static str,
         _value: &T,
-    ) -> Result<Value, NotScalar> {
+    ) -> Result<O, NotScalar> {
         Err(NotScalar)
     }
     fn serialize_seq(self, _len: Option<usize>) -> Result<Self::SerializeSeq, NotScalar> {
@@ -293,6 +409,69 @@ impl ser::Serializer for ScalarSerializer {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn a_field_keeps_short_strings_inline_and_gives_the_same_value() {
+        let long = "x".repeat(ShortText::CAPACITY + 1);
+        let edge = "é".repeat(ShortText::CAPACITY / 2);
+        assert!(matches!(
+            FieldValue::from_serialize("ada"),
+            FieldValue::Short(_)
+        ));
+        assert!(matches!(
+            FieldValue::from_serialize(edge.as_str()),
+            FieldValue::Short(_)
+        ));
+        assert!(matches!(
+            FieldValue::from_serialize(long.as_str()),
+            FieldValue::Value(_)
+        ));
+        assert!(std::mem::size_of::<FieldValue>() <= std::mem::size_of::<Value>() + 8);
+        let samples: Vec<Box<dyn Fn() -> (Value, FieldValue)>> = vec![
+            Box::new(|| (Value::from_serialize(""), FieldValue::from_serialize(""))),
+            Box::new(|| {
+                (
+                    Value::from_serialize("ada"),
+                    FieldValue::from_serialize("ada"),
+                )
+            }),
+            Box::new(move || {
+                (
+                    Value::from_serialize(&edge),
+                    FieldValue::from_serialize(&edge),
+                )
+            }),
+            Box::new(move || {
+                (
+                    Value::from_serialize(&long),
+                    FieldValue::from_serialize(&long),
+                )
+            }),
+            Box::new(|| (Value::from_serialize(&3), FieldValue::from_serialize(&3))),
+            Box::new(|| {
+                (
+                    Value::from_serialize(&Some("a")),
+                    FieldValue::from_serialize(&Some("a")),
+                )
+            }),
+            Box::new(|| {
+                (
+                    Value::from_serialize(&[1, 2]),
+                    FieldValue::from_serialize(&[1, 2]),
+                )
+            }),
+            Box::new(|| {
+                (
+                    Value::from_serialize(&'c'),
+                    FieldValue::from_serialize(&'c'),
+                )
+            }),
+        ];
+        for sample in samples {
+            let (value, field) = sample();
+            assert_eq!(field.into_value(), value);
+        }
+    }
 
     #[rustfmt::skip]
     #[test]

@@ -203,6 +203,7 @@ pub fn extracted_link(cx: &Context) -> Option<&SpanContext> {
 /// SDKs call this when they start a span, so a denied context is kept whichever way it
 /// was extracted (server middleware, `attach_context_with(.., third_party())`, or the
 /// global propagator).
+#[inline]
 pub fn denied_parent_for<'a>(cx: &'a Context, parent: &SpanContext) -> Option<&'a SpanContext> {
     cx.get::<DeniedParent>()
         .filter(|denied| denied.over == parent.span_id())

@@ -7,6 +7,7 @@ pub(crate) mod console;
 pub mod memory;
 pub mod otlp;
 mod processor;
+pub(crate) mod reuse;
 
 pub use processor::SpanProcessor;
 pub(crate) mod worker;

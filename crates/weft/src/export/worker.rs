@@ -8,9 +8,9 @@
 //! It marks itself suppressed, so nothing the exporters do (HTTP clients log through
 //! `tracing`) is ever traced into itself.
 
+use super::reuse::Reuse;
 use super::{SpanExporter, SpanProcessor};
 use crate::ids::pending_span_id;
-use crate::pipeline::attribute_lists::Returns;
 use crate::pipeline::started::Started;
 use crate::pipeline::thread_buffer::Sweeper;
 use crate::record::{LateFields, SpanRecord, SpanType};
@@ -142,8 +142,8 @@ struct Worker {
     swept: Vec<Msg>,
     /// Finished records waiting for the next export, reused between flushes.
     batch: Vec<SpanRecord>,
-    /// Exported records' attribute lists, on their way back to be filled again.
-    returns: Returns,
+    /// Memory reused from one batch to the next.
+    reuse: Reuse,
     failed: Vec<bool>,
 }
 
@@ -165,7 +165,7 @@ pub(crate) fn spawn(
                 early_ends: SpanMap::default(),
                 swept: Vec::new(),
                 batch: Vec::new(),
-                returns: Returns::default(),
+                reuse: Reuse::default(),
                 failed,
             };
             worker.run(&control);
@@ -279,7 +279,7 @@ impl Worker {
         match msg {
             Msg::Start(start) => {
                 // Boxed: the open-span map moves a pointer, not the record.
-                let mut record = Box::new(start.into_record());
+                let mut record = Box::new(start.into_record(&mut self.reuse));
                 for p in &mut self.settings.processors {
                     p.on_start(&mut record);
                 }
@@ -330,7 +330,7 @@ impl Worker {
                 }
             }
             Msg::Log(log) => {
-                let mut record = log.into_record();
+                let mut record = log.into_record(&mut self.reuse);
                 for p in &mut self.settings.processors {
                     p.on_start(&mut record);
                     p.on_end(&mut record);
@@ -389,7 +389,7 @@ impl Worker {
             }
         }
         for record in self.batch.drain(..) {
-            self.returns.give(record.attributes);
+            self.reuse.recycle(record.attributes);
         }
     }
 }

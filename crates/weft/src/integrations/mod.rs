@@ -56,7 +56,7 @@ pub(crate) fn start_span(
     let base = parent.clone().unwrap_or_else(Context::current);
     let span = Span::start(StartArgs {
         site: Site::named(name, kind, Cow::Borrowed(scope)),
-        attributes,
+        attributes: crate::value::fields_of(attributes),
         links,
         parent,
     });

@@ -211,7 +211,7 @@ pub(crate) fn start(
 ) -> Span {
     Span::start(StartArgs {
         site: Site::named(name, kind, Cow::Borrowed(SCOPE)),
-        attributes,
+        attributes: crate::value::fields_of(attributes),
         links,
         parent,
     })

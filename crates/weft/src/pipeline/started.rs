@@ -7,9 +7,11 @@
 //! its call site's `static` (which holds the name, template, level and code location);
 //! the export thread builds the record from that, in memory that stays on its own core.
 
+use crate::export::reuse::Reuse;
 use crate::level::Level;
-use crate::record::{Attribute, CodeLocation, SpanLink, SpanRecord, SpanType, Status, ThreadInfo};
+use crate::record::{CodeLocation, SpanLink, SpanRecord, SpanType, Status, ThreadInfo};
 use crate::span::Callsite;
+use crate::value::Field;
 use opentelemetry::trace::{SpanContext, SpanId, SpanKind, TraceFlags, TraceId, TraceState};
 use std::borrow::Cow;
 
@@ -73,7 +75,8 @@ pub(crate) struct Started {
     pub(crate) parent_span_id: SpanId,
     pub(crate) start_ns: u64,
     pub(crate) site: Site,
-    pub(crate) attributes: Vec<Attribute>,
+    /// The fields, as the macro or integration gave them.
+    pub(crate) attributes: Vec<Field>,
     /// Trace state and links, when there are any.
     pub(crate) rare: Option<Box<Rare>>,
     /// The thread's number ([`ThreadInfo::current`]).
@@ -97,8 +100,10 @@ impl Started {
         }))
     }
 
-    /// The record the exporters will see (built on the export thread).
-    pub(crate) fn into_record(self) -> SpanRecord {
+    /// The record the exporters will see (built on the export thread, with memory it
+    /// reuses).
+    pub(crate) fn into_record(self, reuse: &mut Reuse) -> SpanRecord {
+        let attributes = reuse.attributes_of(self.attributes);
         let (trace_state, links) = match self.rare {
             Some(rare) => (rare.trace_state, rare.links),
             None => (TraceState::NONE, Vec::new()),
@@ -142,7 +147,7 @@ impl Started {
             level,
             start_ns: self.start_ns,
             end_ns: self.start_ns,
-            attributes: self.attributes,
+            attributes,
             events: Vec::new(),
             links,
             status,
