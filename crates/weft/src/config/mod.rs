@@ -187,8 +187,10 @@ impl ConfigBuilder {
 
     /// How many records each recording thread may have waiting for export before its
     /// new ones are dropped (env `OTEL_BSP_MAX_QUEUE_SIZE`; default 2048, as in
-    /// OpenTelemetry). Each thread has its own queue, allocated on its first record:
-    /// 48 bytes a record, so 96 KiB a thread by default, plus the records themselves.
+    /// OpenTelemetry). Each thread has its own queue, 112 bytes a record: it starts at
+    /// 256 records on the thread's first one and doubles when full, up to this size
+    /// (224 KiB a thread by default; the smaller queues it outgrew are freed once the
+    /// export thread has emptied them).
     pub fn max_queue_size(mut self, size: usize) -> Self {
         self.max_queue_size = Some(size);
         self

@@ -396,7 +396,7 @@ impl Worker {
 
 impl Msg {
     /// When the message's event happened: a start's or log's start, an end's end.
-    fn time_ns(&self) -> u64 {
+    pub(crate) fn time_ns(&self) -> u64 {
         match self {
             Msg::Start(start) | Msg::Log(start) => start.start_ns,
             Msg::End { end_ns, .. } => *end_ns,

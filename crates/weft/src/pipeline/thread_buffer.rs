@@ -12,8 +12,9 @@
 //! quiet thread's records are not held back, and each thread's records reach it in the
 //! order they were made. A ring starts small and doubles when it fills, up to
 //! `max_queue_size` records; a full ring of that size drops the record and counts it. So
-//! memory is bounded by `max_queue_size` records per recording thread, and a thread that
-//! records little holds little.
+//! memory is bounded by `max_queue_size` records per recording thread, plus the smaller
+//! rings it outgrew until the export thread has emptied them (under twice that in all),
+//! and a thread that records little holds little.
 
 use crate::export::worker::Msg;
 use crossbeam_channel::{Receiver, Sender, TrySendError};
@@ -285,6 +286,67 @@ impl Sweeper {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opentelemetry::trace::SpanId;
+
+    fn end(n: u64) -> Msg {
+        Msg::End {
+            trace_id: [1; 16],
+            span_id: SpanId::from(n + 1),
+            end_ns: n,
+            late: None,
+        }
+    }
+
+    #[test]
+    fn a_ring_starts_small_and_doubles_up_to_the_queue_size_keeping_order() {
+        // A thread of its own: its ring list starts empty.
+        std::thread::spawn(|| {
+            let (buffers, sweeper) = buffers(1000, 1000);
+            let (mut kept, mut dropped) = (0, 0);
+            for n in 0..1800 {
+                match buffers.push(end(n)) {
+                    Pushed::Kept | Pushed::Wake => kept += 1,
+                    Pushed::Dropped { full, .. } => {
+                        assert!(full, "dropped only because the last ring is full");
+                        dropped += 1;
+                    }
+                }
+            }
+            let sizes: Vec<usize> = sweeper
+                .registry
+                .rings
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .map(|r| r.buffer().capacity())
+                .collect();
+            assert_eq!(
+                sizes,
+                [256, 512, 1000],
+                "doubling, capped at the queue size"
+            );
+            // Never swept meanwhile, so all rings are still full: the bound is the
+            // queue size plus the smaller rings it outgrew (under twice the size).
+            assert_eq!((kept, dropped), (1768, 32));
+            let mut out = Vec::new();
+            let (sources, more) = sweeper.sweep(false, usize::MAX, &mut out);
+            assert_eq!((sources, more), (3, false));
+            let times: Vec<u64> = out.iter().map(Msg::time_ns).collect();
+            assert_eq!(times, (0..1768).collect::<Vec<_>>(), "oldest ring first");
+            assert_eq!(
+                sweeper
+                    .registry
+                    .rings
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .len(),
+                1,
+                "outgrown rings are dropped once emptied"
+            );
+        })
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    }
 
     #[test]
     fn a_queued_record_takes_112_bytes_as_the_queue_size_docs_say() {
