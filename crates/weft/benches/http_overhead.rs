@@ -145,6 +145,50 @@ fn interleaved(s: &Setup, n: usize) {
     }
 }
 
+/// The server side alone, in process: the router called through `oneshot` with a
+/// `traceparent`, with and without `ServerLayer`, in alternating rounds. No socket and no
+/// other thread in the way, so this is the layer's own CPU time per request.
+fn in_process(s: &Setup, rounds: usize, per_round: u32) {
+    use tower::ServiceExt as _;
+    let plain = hello();
+    let traced = hello().layer(ServerLayer::new());
+    let request = || {
+        axum::http::Request::get("/hello")
+            .header("host", "127.0.0.1:8080")
+            .header(
+                "traceparent",
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            )
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let run = |router: &Router| {
+        let router = router.clone();
+        s.rt.block_on(async move {
+            let t = Instant::now();
+            for _ in 0..per_round {
+                let response = router.clone().oneshot(request()).await.unwrap();
+                axum::body::to_bytes(response.into_body(), 64)
+                    .await
+                    .unwrap();
+            }
+            t.elapsed() / per_round
+        })
+    };
+    let (mut p, mut t) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        p.push(run(&plain));
+        t.push(run(&traced));
+    }
+    p.sort();
+    t.sort();
+    let (p, t) = (p[p.len() / 2], t[t.len() / 2]);
+    eprintln!(
+        "in process, {rounds} rounds of {per_round} (medians): plain {p:?}, ServerLayer {t:?}, added {:?}",
+        t.saturating_sub(p)
+    );
+}
+
 fn main() {
     let counted = Counting::default();
     // A global instance, as a service has: the bench is its own process.
@@ -161,6 +205,7 @@ fn main() {
     round_trip(&mut c, &s);
     c.final_summary();
     interleaved(&s, 5_000);
+    in_process(&s, 300, 500);
     weft.force_flush();
     eprintln!(
         "records exported: {}, dropped: {}",

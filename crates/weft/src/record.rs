@@ -237,20 +237,31 @@ pub(crate) struct LateFields {
 }
 
 impl LateFields {
-    pub(crate) fn apply_to(self, record: &mut SpanRecord) {
-        record.attributes.extend(self.attributes);
-        record.events.extend(self.events);
-        record.links.extend(self.links);
-        if self.status != Status::Unset {
-            record.status = self.status;
+    /// Moves everything into `record`, leaving this empty but with its lists'
+    /// allocations (see `pipeline::attribute_lists`).
+    pub(crate) fn move_into(&mut self, record: &mut SpanRecord) {
+        record.attributes.append(&mut self.attributes);
+        record.events.append(&mut self.events);
+        record.links.append(&mut self.links);
+        let status = std::mem::take(&mut self.status);
+        if status != Status::Unset {
+            record.status = status;
         }
-        if self.level.is_some() {
-            record.level = self.level;
+        if let Some(level) = self.level.take() {
+            record.level = Some(level);
         }
-        if let Some(name) = self.name {
+        if let Some(name) = self.name.take() {
             record.name = name;
             record.template = None;
         }
+    }
+
+    /// Whether this (emptied) box is small enough to keep for another span.
+    pub(crate) fn fits_for_reuse(&self) -> bool {
+        let kept = crate::pipeline::attribute_lists::MAX_KEPT_CAPACITY;
+        self.attributes.capacity() <= kept
+            && self.events.capacity() <= kept
+            && self.links.capacity() <= kept
     }
 }
 

@@ -156,14 +156,14 @@ where
             .take()
             .map_or(Cow::Borrowed(meta.name()), Cow::Owned);
         let span = WeftSpan::start(StartArgs {
-            site: Site::Owned(Box::new(OwnedSite {
+            site: Site::owned(OwnedSite {
                 template: Some(name.clone()),
                 name,
                 level: Some(Level::from_tracing(meta.level())),
                 kind: fields.kind.unwrap_or(SpanKind::Internal),
                 code: code(meta),
                 scope: Cow::Borrowed(meta.target()),
-            })),
+            }),
             attributes: crate::value::fields_of(fields.attributes),
             links: Vec::new(),
             parent,
@@ -249,14 +249,14 @@ where
             .take()
             .map_or(Cow::Borrowed(meta.name()), Cow::Owned);
         crate::log::emit(LogArgs {
-            site: Site::Owned(Box::new(OwnedSite {
+            site: Site::owned(OwnedSite {
                 name,
                 template: None,
                 level: None,
                 kind: SpanKind::Internal,
                 code: code(meta),
                 scope: Cow::Borrowed(meta.target()),
-            })),
+            }),
             level: Level::from_tracing(meta.level()),
             attributes: crate::value::fields_of(fields.attributes),
             parent,

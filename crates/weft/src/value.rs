@@ -203,11 +203,21 @@ impl fmt::Debug for ShortText {
     }
 }
 
-/// Public attributes as fields (their values are already [`Value`]s).
+/// Public attributes as fields, in the same allocation. A short owned string becomes
+/// inline text, its `String` freed here, on the thread that allocated it.
 pub(crate) fn fields_of(attributes: Vec<Attribute>) -> Vec<Field> {
     attributes
         .into_iter()
-        .map(|(k, v)| (k, FieldValue::Value(v)))
+        .map(|(k, v)| {
+            let v = match v {
+                Value::Str(Cow::Owned(s)) => match ShortText::new(&s) {
+                    Some(short) => FieldValue::Short(short),
+                    None => FieldValue::Value(Value::Str(Cow::Owned(s))),
+                },
+                v => FieldValue::Value(v),
+            };
+            (k, v)
+        })
         .collect()
 }
 
@@ -242,6 +252,14 @@ impl Scalar for Value {
 impl Scalar for FieldValue {
     #[inline]
     fn from_str(v: &str) -> FieldValue {
+        FieldValue::from_str(v)
+    }
+}
+
+impl FieldValue {
+    /// A string: inline when short, else owned.
+    #[inline]
+    pub(crate) fn from_str(v: &str) -> FieldValue {
         match ShortText::new(v) {
             Some(short) => FieldValue::Short(short),
             None => FieldValue::Value(Value::from_str(v)),
@@ -409,6 +427,32 @@ impl<O: Scalar> ser::Serializer for ScalarSerializer<O> {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    #[test]
+    fn attributes_become_fields_in_place_with_short_owned_strings_inline() {
+        let long = "z".repeat(ShortText::CAPACITY + 1);
+        let attributes: Vec<Attribute> = vec![
+            (
+                Cow::Borrowed("a"),
+                Value::Str(Cow::Owned("short".to_owned())),
+            ),
+            (Cow::Borrowed("b"), Value::Str(Cow::Owned(long.clone()))),
+            (Cow::Borrowed("c"), Value::I64(1)),
+        ];
+        let buffer = attributes.as_ptr() as usize;
+        let fields = fields_of(attributes);
+        assert_eq!(fields.as_ptr() as usize, buffer, "the same allocation");
+        assert!(matches!(fields[0].1, FieldValue::Short(_)));
+        let values: Vec<Value> = fields.into_iter().map(|(_, v)| v.into_value()).collect();
+        assert_eq!(
+            values,
+            [
+                Value::Str("short".into()),
+                Value::Str(long.into()),
+                Value::I64(1)
+            ]
+        );
+    }
 
     #[test]
     fn a_field_keeps_short_strings_inline_and_gives_the_same_value() {

@@ -9,8 +9,9 @@
 //! [`MAX_LIST_CAPACITY`] attributes and [`MAX_STRINGS`] strings of up to
 //! [`MAX_STRING_CAPACITY`] bytes.
 
-use crate::pipeline::attribute_lists::Returns;
-use crate::record::Attribute;
+use crate::pipeline::attribute_lists::{LATE, LISTS, Returns, SITES};
+use crate::pipeline::started::OwnedSite;
+use crate::record::{Attribute, LateFields};
 use crate::value::{Field, FieldValue, Value};
 use std::borrow::Cow;
 
@@ -19,13 +20,26 @@ const MAX_LIST_CAPACITY: usize = 16;
 const MAX_STRINGS: usize = 8192;
 const MAX_STRING_CAPACITY: usize = 64;
 
-/// The export thread's spare lists and strings, and the field lists going back to the
+/// The export thread's spare lists and strings, and what goes back to the
 /// application's threads.
-#[derive(Default)]
 pub(crate) struct Reuse {
     lists: Vec<Vec<Attribute>>,
     strings: Vec<String>,
-    pub(crate) returns: Returns,
+    field_lists: Returns<Vec<Field>>,
+    pub(crate) sites: Returns<Box<OwnedSite>>,
+    late: Returns<Box<LateFields>>,
+}
+
+impl Default for Reuse {
+    fn default() -> Reuse {
+        Reuse {
+            lists: Vec::new(),
+            strings: Vec::new(),
+            field_lists: Returns::to(&LISTS),
+            sites: Returns::to(&SITES),
+            late: Returns::to(&LATE),
+        }
+    }
 }
 
 impl Reuse {
@@ -45,8 +59,20 @@ impl Reuse {
             };
             out.push((key, value));
         }
-        self.returns.give(fields);
+        self.field_lists.give_list(fields);
         out
+    }
+
+    /// Applies a span's late fields to its record and hands their box back.
+    pub(crate) fn apply_late(
+        &mut self,
+        mut late: Box<LateFields>,
+        record: &mut crate::record::SpanRecord,
+    ) {
+        late.move_into(record);
+        if late.fits_for_reuse() {
+            self.late.give(late);
+        }
     }
 
     /// Takes back an exported record's attributes.

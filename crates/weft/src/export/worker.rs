@@ -347,7 +347,7 @@ impl Worker {
     fn end(&mut self, mut record: Box<SpanRecord>, end_ns: u64, late: Option<Box<LateFields>>) {
         record.end_ns = end_ns.max(record.start_ns);
         if let Some(late) = late {
-            late.apply_to(&mut record);
+            self.reuse.apply_late(late, &mut record);
         }
         for p in &mut self.settings.processors {
             p.on_end(&mut record);

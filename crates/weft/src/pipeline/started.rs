@@ -9,6 +9,7 @@
 
 use crate::export::reuse::Reuse;
 use crate::level::Level;
+use crate::pipeline::attribute_lists;
 use crate::record::{CodeLocation, SpanLink, SpanRecord, SpanType, Status, ThreadInfo};
 use crate::span::Callsite;
 use crate::value::Field;
@@ -39,14 +40,19 @@ pub(crate) struct OwnedSite {
 impl Site {
     /// A site with no template, no level and no code location (integrations, messaging).
     pub(crate) fn named(name: Cow<'static, str>, kind: SpanKind, scope: Cow<'static, str>) -> Site {
-        Site::Owned(Box::new(OwnedSite {
+        Site::owned(OwnedSite {
             name,
             template: None,
             level: None,
             kind,
             code: None,
             scope,
-        }))
+        })
+    }
+
+    /// A site given part by part (in a box the export thread handed back, if any).
+    pub(crate) fn owned(site: OwnedSite) -> Site {
+        Site::Owned(attribute_lists::site_box(site))
     }
 
     /// The level given where the span was made, if any.
@@ -117,9 +123,17 @@ impl Started {
                 Some(c.code),
                 Cow::Borrowed("weft"),
             ),
-            Site::Owned(o) => {
-                let o = *o;
-                (o.name, o.template, o.level, o.kind, o.code, o.scope)
+            Site::Owned(mut o) => {
+                let parts = (
+                    std::mem::take(&mut o.name),
+                    o.template.take(),
+                    o.level,
+                    o.kind.clone(),
+                    o.code.take(),
+                    std::mem::take(&mut o.scope),
+                );
+                reuse.sites.give(o);
+                parts
             }
         };
         let (span_type, level, status) = match self.log_level {
