@@ -1,7 +1,7 @@
 //! What the macros expand to. Not a stable API: use the macros.
 
 use crate::level::Level;
-use crate::pipeline::attribute_lists;
+use crate::pipeline::returned;
 use crate::pipeline::started::Site;
 use crate::span::{Span, StartArgs};
 pub use crate::value::{Field, FieldValue, ShortText};
@@ -70,7 +70,7 @@ pub fn to_field<T: Serialize + ?Sized>(value: &T) -> FieldValue {
 pub fn start_span<const N: usize>(callsite: &'static Callsite, attributes: [Field; N]) -> Span {
     Span::start(StartArgs {
         site: Site::Callsite(callsite),
-        attributes: attribute_lists::list_of(attributes),
+        attributes: returned::list_of(attributes),
         links: Vec::new(),
         parent: None,
     })
@@ -81,7 +81,7 @@ pub fn emit_log<const N: usize>(callsite: &'static Callsite, level: Level, attri
     crate::log::emit(crate::log::LogArgs {
         site: Site::Callsite(callsite),
         level,
-        attributes: attribute_lists::list_of(attributes),
+        attributes: returned::list_of(attributes),
         parent: None,
     });
 }

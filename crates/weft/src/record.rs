@@ -238,7 +238,7 @@ pub(crate) struct LateFields {
 
 impl LateFields {
     /// Moves everything into `record`, leaving this empty but with its lists'
-    /// allocations (see `pipeline::attribute_lists`).
+    /// allocations (see `pipeline::returned`).
     pub(crate) fn move_into(&mut self, record: &mut SpanRecord) {
         record.attributes.append(&mut self.attributes);
         record.events.append(&mut self.events);
@@ -258,7 +258,7 @@ impl LateFields {
 
     /// Whether this (emptied) box is small enough to keep for another span.
     pub(crate) fn fits_for_reuse(&self) -> bool {
-        let kept = crate::pipeline::attribute_lists::MAX_KEPT_CAPACITY;
+        let kept = crate::pipeline::returned::MAX_KEPT_CAPACITY;
         self.attributes.capacity() <= kept
             && self.events.capacity() <= kept
             && self.links.capacity() <= kept
@@ -268,6 +268,59 @@ impl LateFields {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn late_fields_moved_into_a_record_leave_an_empty_box_to_reuse() {
+        let mut late = LateFields {
+            attributes: vec![("a".into(), Value::I64(1))],
+            events: vec![SpanEvent {
+                name: "e".into(),
+                time_ns: 5,
+                attributes: Vec::new(),
+            }],
+            links: Vec::new(),
+            status: Status::Error("bad".into()),
+            level: Some(Level::Warn),
+            name: Some("renamed".into()),
+        };
+        let mut record = SpanRecord {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: SpanId::INVALID,
+            parent_is_remote: false,
+            name: "n".into(),
+            template: Some("n".into()),
+            kind: SpanKind::Internal,
+            span_type: SpanType::Span,
+            level: None,
+            start_ns: 1,
+            end_ns: 2,
+            attributes: vec![("b".into(), Value::I64(2))],
+            events: Vec::new(),
+            links: Vec::new(),
+            status: Status::Unset,
+            code: None,
+            thread: ThreadInfo { id: 1, name: None },
+            scope: "weft".into(),
+        };
+        late.move_into(&mut record);
+        assert_eq!(record.attributes.len(), 2);
+        assert_eq!(record.events.len(), 1);
+        assert_eq!(record.status, Status::Error("bad".into()));
+        assert_eq!(
+            (record.level, record.name.as_ref(), record.template.as_ref()),
+            (Some(Level::Warn), "renamed", None)
+        );
+        assert!(
+            late.attributes.is_empty() && late.attributes.capacity() >= 1,
+            "emptied, allocation kept"
+        );
+        assert!(late.events.is_empty() && late.links.is_empty());
+        assert_eq!(
+            (&late.status, late.level, &late.name),
+            (&Status::Unset, None, &None)
+        );
+        assert!(late.fits_for_reuse());
+    }
 
     fn register_on_named_thread(name: String) -> u64 {
         std::thread::Builder::new()

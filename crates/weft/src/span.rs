@@ -311,7 +311,7 @@ impl Span {
                 .late
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            f(late.get_or_insert_with(crate::pipeline::attribute_lists::late_box));
+            f(late.get_or_insert_with(crate::pipeline::returned::late_box));
         }
     }
 }

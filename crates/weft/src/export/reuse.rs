@@ -9,7 +9,7 @@
 //! [`MAX_LIST_CAPACITY`] attributes and [`MAX_STRINGS`] strings of up to
 //! [`MAX_STRING_CAPACITY`] bytes.
 
-use crate::pipeline::attribute_lists::{LATE, LISTS, Returns, SITES};
+use crate::pipeline::returned::{LATE, LISTS, Returns, SITES};
 use crate::pipeline::started::OwnedSite;
 use crate::record::{Attribute, LateFields};
 use crate::value::{Field, FieldValue, Value};

@@ -48,7 +48,7 @@ impl Middleware for ClientMiddleware {
         extensions: &mut http::Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
-        let mut attributes = crate::pipeline::attribute_lists::attribute_list(6);
+        let mut attributes = crate::pipeline::returned::attribute_list(6);
         let name = method_attributes(req.method().as_str(), &mut attributes);
         url_attributes(req.url(), &mut attributes);
         let Started { span, cx } = super::start_span(

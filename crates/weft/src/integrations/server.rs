@@ -69,7 +69,7 @@ impl Side {
 
 /// The span name and attributes of a request.
 pub(crate) fn describe(info: &RequestInfo<'_>) -> (Cow<'static, str>, Vec<Attribute>) {
-    let mut attributes = crate::pipeline::attribute_lists::attribute_list(12);
+    let mut attributes = crate::pipeline::returned::attribute_list(12);
     let method = method_attributes(info.method, &mut attributes);
     // The route's strings are the application's own: leaked once, borrowed after.
     let interned = info.route.and_then(|route| route_and_name(route, method));

@@ -6,7 +6,7 @@
 //! says so once). The export thread (`export::worker`) does everything else; it sleeps
 //! between batches, and a thread wakes it only when it has queued half a batch.
 
-pub(crate) mod attribute_lists;
+pub(crate) mod returned;
 pub(crate) mod started;
 pub(crate) mod thread_buffer;
 

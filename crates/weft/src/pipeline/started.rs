@@ -9,7 +9,7 @@
 
 use crate::export::reuse::Reuse;
 use crate::level::Level;
-use crate::pipeline::attribute_lists;
+use crate::pipeline::returned;
 use crate::record::{CodeLocation, SpanLink, SpanRecord, SpanType, Status, ThreadInfo};
 use crate::span::Callsite;
 use crate::value::Field;
@@ -52,7 +52,7 @@ impl Site {
 
     /// A site given part by part (in a box the export thread handed back, if any).
     pub(crate) fn owned(site: OwnedSite) -> Site {
-        Site::Owned(attribute_lists::site_box(site))
+        Site::Owned(returned::site_box(site))
     }
 
     /// The level given where the span was made, if any.
