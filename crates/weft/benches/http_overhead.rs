@@ -189,6 +189,62 @@ fn in_process(s: &Setup, rounds: usize, per_round: u32) {
     );
 }
 
+/// CPU time every thread of this process has run, in ns (`/proc/self/task/*/schedstat`),
+/// or `None` where there is no such file.
+fn process_cpu_ns() -> Option<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+/// CPU time per round trip, all threads (client, server, export thread), by case: blocks
+/// of `per_block` requests of one case in turn, `rounds` times; prints the medians. The
+/// latency above includes waiting for threads to wake; this is the work alone. The export
+/// thread's work for one block may fall in the next (at most a batch's worth).
+fn cpu_per_request(s: &Setup, rounds: usize, per_block: u32) {
+    let Some(_) = process_cpu_ns() else { return };
+    let cases: [(&str, bool, &str); 3] = [
+        ("plain", false, &s.plain_url),
+        ("instrumented (both sides)", true, &s.traced_url),
+        ("plain client, weft server", false, &s.traced_url),
+    ];
+    let mut cpu: Vec<Vec<u64>> = vec![Vec::new(); cases.len()];
+    for _ in 0..rounds {
+        for (i, (_, traced_client, url)) in cases.iter().enumerate() {
+            let before = process_cpu_ns().unwrap_or(0);
+            s.rt.block_on(async {
+                for _ in 0..per_block {
+                    if *traced_client {
+                        get_middleware(&s.traced_client, url).await;
+                    } else {
+                        get_plain(&s.plain_client, url).await;
+                    }
+                }
+            });
+            let spent = process_cpu_ns().unwrap_or(0).saturating_sub(before);
+            cpu[i].push(spent / u64::from(per_block));
+        }
+    }
+    let medians: Vec<u64> = cpu
+        .into_iter()
+        .map(|mut v| {
+            v.sort_unstable();
+            v[v.len() / 2]
+        })
+        .collect();
+    eprintln!("CPU per round trip, all threads, {rounds} blocks of {per_block} (medians):");
+    for ((name, _, _), ns) in cases.iter().zip(&medians) {
+        let added = *ns as f64 - medians[0] as f64;
+        eprintln!(
+            "  {name:<28} {:>7.2} µs  {added:+8.0} ns",
+            *ns as f64 / 1000.0
+        );
+    }
+}
+
 fn main() {
     let counted = Counting::default();
     // A global instance, as a service has: the bench is its own process.
@@ -205,6 +261,7 @@ fn main() {
     round_trip(&mut c, &s);
     c.final_summary();
     interleaved(&s, 5_000);
+    cpu_per_request(&s, 30, 500);
     in_process(&s, 300, 500);
     weft.force_flush();
     eprintln!(
