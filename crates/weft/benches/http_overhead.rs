@@ -2,7 +2,8 @@
 //! reqwest, plain vs instrumented on both sides (tower `ServerLayer` + reqwest
 //! `ClientMiddleware`, spans exported by the global instance to an exporter that counts
 //! and drops them), in one run so both see the same machine: criterion groups, then
-//! an interleaved run of plain/instrumented pairs. Results: `docs/benchmarks/http.md`.
+//! an interleaved run of all cases in turn, the CPU time per round trip of all threads
+//! by case, and the server layer alone in process. Results: `docs/benchmarks/http.md`.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
