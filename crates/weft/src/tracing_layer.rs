@@ -8,9 +8,9 @@
 use crate::level::Level;
 use crate::log::LogArgs;
 use crate::pipeline::started::{OwnedSite, Site};
-use crate::record::{Attribute, CodeLocation};
+use crate::record::CodeLocation;
 use crate::span::{Span as WeftSpan, StartArgs};
-use crate::value::Value;
+use crate::value::{FieldValue, Value};
 use opentelemetry::trace::{SpanContext, SpanKind, TraceContextExt};
 use opentelemetry::{Context, ContextGuard};
 use std::borrow::Cow;
@@ -136,7 +136,7 @@ where
         if !records(meta) {
             return;
         }
-        let mut fields = FieldVisitor::default();
+        let mut fields = FieldVisitor::for_record(meta);
         attrs.record(&mut fields);
         let parent = if let Some(pid) = attrs.parent() {
             ctx.span(pid)
@@ -164,7 +164,7 @@ where
                 code: code(meta),
                 scope: Cow::Borrowed(meta.target()),
             }),
-            attributes: crate::value::fields_of(fields.attributes),
+            attributes: fields.attributes,
             links: Vec::new(),
             parent,
         });
@@ -179,7 +179,7 @@ where
         values.record(&mut fields);
         if let Some(stored) = s.extensions().get::<Stored>() {
             for (k, v) in fields.attributes {
-                stored.0.set_value(k, v);
+                stored.0.set_value(k, v.into_value());
             }
         }
     }
@@ -231,7 +231,7 @@ where
         if !records(meta) {
             return;
         }
-        let mut fields = FieldVisitor::default();
+        let mut fields = FieldVisitor::for_record(meta);
         event.record(&mut fields);
         let parent = if let Some(pid) = event.parent() {
             ctx.span(pid).and_then(|p| {
@@ -258,7 +258,7 @@ where
                 scope: Cow::Borrowed(meta.target()),
             }),
             level: Level::from_tracing(meta.level()),
-            attributes: crate::value::fields_of(fields.attributes),
+            attributes: fields.attributes,
             parent,
         });
     }
@@ -277,15 +277,24 @@ fn code(meta: &'static Metadata<'static>) -> Option<CodeLocation> {
 /// `otel.name` / `otel.kind` conventions of tracing-opentelemetry.
 #[derive(Default)]
 struct FieldVisitor {
-    attributes: Vec<Attribute>,
+    attributes: Vec<crate::value::Field>,
     message: Option<String>,
     otel_name: Option<String>,
     kind: Option<SpanKind>,
 }
 
 impl FieldVisitor {
-    fn push(&mut self, field: &Field, value: Value) {
-        self.attributes.push((Cow::Borrowed(field.name()), value));
+    /// A visitor for a new span's or an event's fields, filling a handed-back list.
+    fn for_record(meta: &Metadata<'_>) -> FieldVisitor {
+        FieldVisitor {
+            attributes: crate::pipeline::returned::field_list(meta.fields().len()),
+            ..FieldVisitor::default()
+        }
+    }
+
+    fn push(&mut self, field: &Field, value: impl Into<FieldValue>) {
+        self.attributes
+            .push((Cow::Borrowed(field.name()), value.into()));
     }
 }
 
@@ -307,7 +316,8 @@ impl Visit for FieldVisitor {
             "message" => self.message = Some(value.to_owned()),
             "otel.name" => self.otel_name = Some(value.to_owned()),
             "otel.kind" => self.kind = parse_kind(value),
-            _ => self.push(field, Value::Str(Cow::Owned(value.to_owned()))),
+            // Short strings are kept inline: nothing allocated for them here.
+            _ => self.push(field, FieldValue::from_str(value)),
         }
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -316,7 +326,7 @@ impl Visit for FieldVisitor {
             "message" => self.message = Some(text),
             "otel.name" => self.otel_name = Some(text),
             "otel.kind" => self.kind = parse_kind(&text),
-            _ => self.push(field, Value::Str(Cow::Owned(text))),
+            _ => self.push(field, FieldValue::from_string(text)),
         }
     }
 }

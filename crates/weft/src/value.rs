@@ -152,8 +152,7 @@ impl FieldValue {
     }
 
     /// The [`Value`] exporters see (the export thread makes it with reused memory:
-    /// `export::reuse`).
-    #[cfg(test)]
+    /// `export::reuse`; this is for the few other places).
     pub(crate) fn into_value(self) -> Value {
         match self {
             FieldValue::Value(v) => v,
@@ -210,10 +209,7 @@ pub(crate) fn fields_of(attributes: Vec<Attribute>) -> Vec<Field> {
         .into_iter()
         .map(|(k, v)| {
             let v = match v {
-                Value::Str(Cow::Owned(s)) => match ShortText::new(&s) {
-                    Some(short) => FieldValue::Short(short),
-                    None => FieldValue::Value(Value::Str(Cow::Owned(s))),
-                },
+                Value::Str(Cow::Owned(s)) => FieldValue::from_string(s),
                 v => FieldValue::Value(v),
             };
             (k, v)
@@ -257,6 +253,14 @@ impl Scalar for FieldValue {
 }
 
 impl FieldValue {
+    /// An owned string: inline when short (freeing it here), else kept as it is.
+    pub(crate) fn from_string(s: String) -> FieldValue {
+        match ShortText::new(&s) {
+            Some(short) => FieldValue::Short(short),
+            None => FieldValue::Value(Value::Str(Cow::Owned(s))),
+        }
+    }
+
     /// A string: inline when short, else owned.
     #[inline]
     pub(crate) fn from_str(v: &str) -> FieldValue {

@@ -85,6 +85,13 @@ pub(crate) fn list_of<const N: usize>(fields: [Field; N]) -> Vec<Field> {
     list
 }
 
+/// An empty field list to fill: a returned one when there is one, else one of `capacity`.
+pub(crate) fn field_list(capacity: usize) -> Vec<Field> {
+    let mut list = take(&SPARE_LISTS, &LISTS).unwrap_or_default();
+    list.reserve(capacity);
+    list
+}
+
 /// An empty attribute list for an integration to fill: a returned one when there is one
 /// (a field list and an attribute list have the same layout, so the allocation carries
 /// over), else one of `capacity`.
