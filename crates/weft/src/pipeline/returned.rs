@@ -97,14 +97,12 @@ pub(crate) fn field_list(capacity: usize) -> Vec<Field> {
 /// over), else one of `capacity`.
 #[cfg_attr(not(any(feature = "tower", feature = "reqwest")), allow(dead_code))]
 pub(crate) fn attribute_list(capacity: usize) -> Vec<Attribute> {
-    match take(&SPARE_LISTS, &LISTS) {
-        Some(list) => {
-            let mut list: Vec<Attribute> = list.into_iter().map(|_| unreachable_empty()).collect();
-            list.reserve(capacity);
-            list
-        }
-        None => Vec::with_capacity(capacity),
-    }
+    let mut list: Vec<Attribute> = field_list(0)
+        .into_iter()
+        .map(|_| unreachable_empty())
+        .collect();
+    list.reserve(capacity);
+    list
 }
 
 /// Never called: a handed-back list is empty.
