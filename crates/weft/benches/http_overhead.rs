@@ -4,6 +4,11 @@
 //! and drops them), in one run so both see the same machine: criterion groups, then
 //! an interleaved run of all cases in turn, the CPU time per round trip of all threads
 //! by case, and the server layer alone in process. Results: `docs/benchmarks/http.md`.
+//!
+//! A calibration case, a server whose only layer busy-waits [`BUSY`] (no weft), shows
+//! what that much work on the critical path costs the round trip on the machine at hand.
+//! `HTTP_BENCH_RUNTIMES=separate` runs the servers and the client on two current-thread
+//! runtimes, each on its own thread, instead of sharing one 2-worker runtime.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::net::SocketAddr;
@@ -39,6 +44,51 @@ fn hello() -> Router {
     Router::new().route("/hello", get(|| async { "hello" }))
 }
 
+/// How long the calibration server's layer spins per request.
+const BUSY: Duration = Duration::from_micros(1);
+
+/// `hello` behind a layer that only spins for [`BUSY`]: a known amount of work on the
+/// request's critical path, to set weft's cost against.
+fn busy_hello() -> Router {
+    hello().layer(tower::util::MapRequestLayer::new(
+        |req: axum::http::Request<axum::body::Body>| {
+            let start = Instant::now();
+            while start.elapsed() < BUSY {
+                std::hint::spin_loop();
+            }
+            req
+        },
+    ))
+}
+
+/// The runtime the servers run on: the client's own (the default), or with
+/// `HTTP_BENCH_RUNTIMES=separate` a current-thread one on a thread of its own, and the
+/// client's then a current-thread one too.
+fn runtimes() -> (tokio::runtime::Runtime, tokio::runtime::Handle) {
+    let current_thread = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    if std::env::var("HTTP_BENCH_RUNTIMES").as_deref() == Ok("separate") {
+        let server_rt = current_thread();
+        let server = server_rt.handle().clone();
+        std::thread::Builder::new()
+            .name("server-rt".into())
+            .spawn(move || server_rt.block_on(std::future::pending::<()>()))
+            .unwrap();
+        return (current_thread(), server);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.handle().clone();
+    (rt, server)
+}
+
 /// Servers, clients and URLs for both cases.
 struct Setup {
     rt: tokio::runtime::Runtime,
@@ -48,18 +98,17 @@ struct Setup {
     traced_client: reqwest_middleware::ClientWithMiddleware,
     plain_url: String,
     traced_url: String,
+    busy_url: String,
 }
 
 fn setup() -> Setup {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (plain_addr, traced_addr) = rt.block_on(async {
-        let plain = serve(hello()).await;
-        let traced = serve(hello().layer(ServerLayer::new())).await;
-        (plain, traced)
+    let (rt, server_rt) = runtimes();
+    let [plain_addr, traced_addr, busy_addr] = server_rt.block_on(async {
+        [
+            serve(hello()).await,
+            serve(hello().layer(ServerLayer::new())).await,
+            serve(busy_hello()).await,
+        ]
     });
     Setup {
         rt,
@@ -71,6 +120,7 @@ fn setup() -> Setup {
             .build(),
         plain_url: format!("http://{plain_addr}/hello"),
         traced_url: format!("http://{traced_addr}/hello"),
+        busy_url: format!("http://{busy_addr}/hello"),
     }
 }
 
@@ -112,7 +162,8 @@ fn interleaved(s: &Setup, n: usize) {
         mut traced,
         mut client_only,
         mut server_only,
-    ]: [Vec<Duration>; 5] = Default::default();
+        mut busy,
+    ]: [Vec<Duration>; 6] = Default::default();
     s.rt.block_on(async {
         for _ in 0..n {
             let t = Instant::now();
@@ -130,17 +181,23 @@ fn interleaved(s: &Setup, n: usize) {
             let t = Instant::now();
             get_plain(&s.plain_client, &s.traced_url).await;
             server_only.push(t.elapsed());
+            let t = Instant::now();
+            get_plain(&s.plain_client, &s.busy_url).await;
+            busy.push(t.elapsed());
         }
     });
     let p = median(plain);
     let pct = |x: Duration| (x.as_secs_f64() / p.as_secs_f64() - 1.0) * 100.0;
-    eprintln!("interleaved, {n} rounds (medians, change vs plain):");
+    eprintln!(
+        "interleaved, {n} rounds (medians, change vs plain; the busy server spins {BUSY:?}):"
+    );
     for (name, v) in [
         ("plain", p),
         ("middleware client, no weft", median(bare)),
         ("instrumented (both sides)", median(traced)),
         ("weft client, plain server", median(client_only)),
         ("plain client, weft server", median(server_only)),
+        ("plain client, busy server", median(busy)),
     ] {
         eprintln!("  {name:<28} {v:>10.1?} {:+6.1} %", pct(v));
     }
@@ -190,21 +247,39 @@ fn in_process(s: &Setup, rounds: usize, per_round: u32) {
     );
 }
 
-/// CPU time every thread of this process has run, in ns (`/proc/self/task/*/schedstat`),
-/// or `None` where there is no such file.
-fn process_cpu_ns() -> Option<u64> {
-    let mut total = 0;
+/// CPU time of this process's threads, in ns (`/proc/self/task/*/schedstat`): all of
+/// them, and the export thread's alone; `None` where there is no such file.
+fn process_cpu_ns() -> Option<ThreadTime> {
+    let mut time = ThreadTime::default();
     for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
-        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+        let task = task.ok()?.path();
+        let stat = std::fs::read_to_string(task.join("schedstat")).ok()?;
+        let ns = stat.split_whitespace().next()?.parse::<u64>().ok()?;
+        time.all += ns;
+        if std::fs::read_to_string(task.join("comm")).ok()?.trim() == "weft-export" {
+            time.export += ns;
+        }
     }
-    Some(total)
+    Some(time)
+}
+
+/// See [`process_cpu_ns`].
+#[derive(Debug, Default, Clone, Copy)]
+struct ThreadTime {
+    all: u64,
+    export: u64,
+}
+
+fn median_of(mut v: Vec<u64>) -> u64 {
+    v.sort_unstable();
+    v[v.len() / 2]
 }
 
 /// CPU time per round trip, all threads (client, server, export thread), by case: blocks
-/// of `per_block` requests of one case in turn, `rounds` times; prints the medians. The
-/// latency above includes waiting for threads to wake; this is the work alone. The export
-/// thread's work for one block may fall in the next (at most a batch's worth).
+/// of `per_block` requests of one case in turn, `rounds` times; prints the medians, and
+/// the export thread's share apart. The latency above includes waiting for threads to
+/// wake; this is the work alone. The export thread's work for one block may fall in the
+/// next (at most a batch's worth).
 fn cpu_per_request(s: &Setup, rounds: usize, per_block: u32) {
     let Some(_) = process_cpu_ns() else { return };
     let cases: [(&str, bool, &str); 3] = [
@@ -212,10 +287,10 @@ fn cpu_per_request(s: &Setup, rounds: usize, per_block: u32) {
         ("instrumented (both sides)", true, &s.traced_url),
         ("plain client, weft server", false, &s.traced_url),
     ];
-    let mut cpu: Vec<Vec<u64>> = vec![Vec::new(); cases.len()];
+    let (mut all, mut export) = (vec![Vec::new(); cases.len()], vec![Vec::new(); cases.len()]);
     for _ in 0..rounds {
         for (i, (_, traced_client, url)) in cases.iter().enumerate() {
-            let before = process_cpu_ns().unwrap_or(0);
+            let before = process_cpu_ns().unwrap_or_default();
             s.rt.block_on(async {
                 for _ in 0..per_block {
                     if *traced_client {
@@ -225,23 +300,25 @@ fn cpu_per_request(s: &Setup, rounds: usize, per_block: u32) {
                     }
                 }
             });
-            let spent = process_cpu_ns().unwrap_or(0).saturating_sub(before);
-            cpu[i].push(spent / u64::from(per_block));
+            let after = process_cpu_ns().unwrap_or_default();
+            all[i].push(after.all.saturating_sub(before.all) / u64::from(per_block));
+            export[i].push(after.export.saturating_sub(before.export) / u64::from(per_block));
         }
     }
-    let medians: Vec<u64> = cpu
-        .into_iter()
-        .map(|mut v| {
-            v.sort_unstable();
-            v[v.len() / 2]
-        })
-        .collect();
-    eprintln!("CPU per round trip, all threads, {rounds} blocks of {per_block} (medians):");
-    for ((name, _, _), ns) in cases.iter().zip(&medians) {
-        let added = *ns as f64 - medians[0] as f64;
+    let all: Vec<u64> = all.into_iter().map(median_of).collect();
+    let export: Vec<u64> = export.into_iter().map(median_of).collect();
+    eprintln!("CPU per round trip, {rounds} blocks of {per_block} (medians):");
+    eprintln!(
+        "  {:<28} {:>10} {:>10} {:>14}",
+        "", "all", "added", "export thread"
+    );
+    for (((name, _, _), ns), export_ns) in cases.iter().zip(&all).zip(&export) {
+        let added = *ns as f64 - all[0] as f64;
         eprintln!(
-            "  {name:<28} {:>7.2} µs  {added:+8.0} ns",
-            *ns as f64 / 1000.0
+            "  {name:<28} {:>7.2} µs {:>+7.2} µs {:>11.2} µs",
+            *ns as f64 / 1000.0,
+            added / 1000.0,
+            *export_ns as f64 / 1000.0
         );
     }
 }
