@@ -10,6 +10,8 @@ pub(crate) mod encode;
 pub(crate) mod grpc;
 #[cfg(feature = "otlp-http")]
 pub(crate) mod http;
+// Only the transports retry.
+#[cfg(any(feature = "otlp-http", feature = "otlp-grpc"))]
 pub(crate) mod retry;
 
 pub use encode::{Resource, encode_request};

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 /// Whether an HTTP status is worth retrying.
+#[cfg(feature = "otlp-http")]
 pub(crate) fn retryable_status(status: u16) -> bool {
     matches!(status, 429 | 502 | 503 | 504)
 }
@@ -49,6 +50,11 @@ mod tests {
             None,
             "a hint past the deadline ends the retries"
         );
+    }
+
+    #[cfg(feature = "otlp-http")]
+    #[test]
+    fn retries_only_the_statuses_the_spec_names() {
         assert!(retryable_status(503) && !retryable_status(400) && !retryable_status(500));
     }
 }
