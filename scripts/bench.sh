@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs weft's benchmarks: the SDK core beside its peers (workspace run + the logfire run in
-# benches/peers), then every other bench target in the workspace. Never run in CI.
+# benches/peers), the HTTP round trip beside the OpenTelemetry SDK stack (benches/peers),
+# then every other bench target in the workspace. Never run in CI.
 # Short settings by default; pass other criterion flags to override, e.g.
 #   scripts/bench.sh --warm-up-time 3 --measurement-time 10
 # Results: target/criterion/ and benches/peers/target/criterion/; docs/benchmarks.md says
@@ -15,6 +16,8 @@ echo "== SDK core (workspace): weft, tracing + tracing-opentelemetry, openteleme
 cargo bench -p weft --bench core -- "${args[@]}"
 echo "== SDK core (benches/peers): logfire 0.13.1 beside weft"
 (cd benches/peers && cargo bench --bench peers -- "${args[@]}")
+echo "== HTTP round trip (benches/peers): plain, weft, the OpenTelemetry SDK stack, interleaved"
+(cd benches/peers && cargo bench --bench http_peers)
 echo "== other benches in the workspace"
 cargo bench --workspace --all-features --benches --exclude weft -- "${args[@]}"
 for b in $(ls crates/weft/benches/*.rs 2>/dev/null | xargs -n1 basename | sed 's/\.rs$//'); do
