@@ -61,9 +61,9 @@ fn busy_hello() -> Router {
     ))
 }
 
-/// The runtime the servers run on: the client's own (the default), or with
-/// `HTTP_BENCH_RUNTIMES=separate` a current-thread one on a thread of its own, and the
-/// client's then a current-thread one too.
+/// The client's runtime, and a handle to the servers': by default both are one 2-worker
+/// runtime; with `HTTP_BENCH_RUNTIMES=separate` each is a current-thread runtime, the
+/// servers' on a thread of its own.
 fn runtimes() -> (tokio::runtime::Runtime, tokio::runtime::Handle) {
     let current_thread = || {
         tokio::runtime::Builder::new_current_thread()
@@ -149,13 +149,10 @@ fn round_trip(c: &mut Criterion, s: &Setup) {
     group.finish();
 }
 
-/// Plain, bare-middleware and instrumented round trips in turn, `n` rounds, so a change
-/// of machine load hits all alike; prints the medians and the added latency.
+/// Every case in turn (plain, bare middleware, both sides, each side alone, the busy
+/// server), `n` rounds, so a change of machine load hits all alike; prints the medians
+/// and the added latency.
 fn interleaved(s: &Setup, n: usize) {
-    fn median(mut v: Vec<Duration>) -> Duration {
-        v.sort();
-        v[v.len() / 2]
-    }
     let [
         mut plain,
         mut bare,
@@ -238,9 +235,7 @@ fn in_process(s: &Setup, rounds: usize, per_round: u32) {
         p.push(run(&plain));
         t.push(run(&traced));
     }
-    p.sort();
-    t.sort();
-    let (p, t) = (p[p.len() / 2], t[t.len() / 2]);
+    let (p, t) = (median(p), median(t));
     eprintln!(
         "in process, {rounds} rounds of {per_round} (medians): plain {p:?}, ServerLayer {t:?}, added {:?}",
         t.saturating_sub(p)
@@ -270,7 +265,8 @@ struct ThreadTime {
     export: u64,
 }
 
-fn median_of(mut v: Vec<u64>) -> u64 {
+/// The middle value: what every table here reports.
+fn median<T: Ord + Copy>(mut v: Vec<T>) -> T {
     v.sort_unstable();
     v[v.len() / 2]
 }
@@ -305,8 +301,8 @@ fn cpu_per_request(s: &Setup, rounds: usize, per_block: u32) {
             export[i].push(after.export.saturating_sub(before.export) / u64::from(per_block));
         }
     }
-    let all: Vec<u64> = all.into_iter().map(median_of).collect();
-    let export: Vec<u64> = export.into_iter().map(median_of).collect();
+    let all: Vec<u64> = all.into_iter().map(median).collect();
+    let export: Vec<u64> = export.into_iter().map(median).collect();
     eprintln!("CPU per round trip, {rounds} blocks of {per_block} (medians):");
     eprintln!(
         "  {:<28} {:>10} {:>10} {:>14}",
